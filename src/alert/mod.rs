@@ -1,0 +1,3 @@
+//! Alerts: state machine (when to notify) apart from channels (how to deliver).
+
+pub mod config;

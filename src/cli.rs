@@ -1,0 +1,34 @@
+//! Command line (clap derive). Each subcommand's arguments live next to its
+//! implementation in `cmd/<name>.rs`; this file only lists them.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "healthmon",
+    version,
+    about = "Health monitor for email sites: round trips through every MTA and MMP, host checks, isolation, alerts",
+    after_help = "Exit codes: 0 all passed, 1 a check failed (warning/critical), 2 a check could not run (error), 3 configuration error, 4 internal error.\n\nExamples:\n  healthmon validate suites/local.yaml\n  healthmon run suites/local.yaml\n  healthmon run suites/local.yaml --host mta1"
+)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check suites without touching the site (or, with --resolve, probe banners only).
+    Validate(cmd::validate::Args),
+    /// Print the test cases a suite expands into.
+    List(cmd::list::Args),
+    /// Run the suites' cases against the site.
+    Run(cmd::run::Args),
+}

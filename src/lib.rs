@@ -1,0 +1,25 @@
+//! healthmon: a declarative health monitor for ISP-style email sites.
+//!
+//! Layout (see ARCHITECTURE.md for the bird's-eye view and invariants):
+//! - `suite`   — the YAML suite language: model, load, validate, expand.
+//! - `case`    — expanded test cases with stable ids.
+//! - `probe`   — network probes (SMTP, POP3, IMAP, LDAP ...): measure, never judge.
+//! - `check`   — host checks (queue, system, connections, processes, files, ldap, port).
+//! - `judge`   — observation + thresholds → status.
+//! - `runner`  — runs cases concurrently, emits events.
+//! - `report`  — reporters: terminal, systest.log, qmonitor.log, JUnit, JSON ...
+//! - `alert`   — alert state machine and delivery channels.
+//! - `result`, `event`, `exit`, `secret`, `atomic` — shared small pieces.
+
+pub mod alert;
+pub mod atomic;
+pub mod case;
+pub mod check;
+pub mod cli;
+pub mod cmd;
+pub mod event;
+pub mod exit;
+pub mod logging;
+pub mod result;
+pub mod secret;
+pub mod suite;

@@ -1,0 +1,23 @@
+//! Entry point: parse the command line, set up diagnostics, dispatch, exit.
+
+use clap::Parser;
+use healthmon::cli::{Cli, Command};
+use healthmon::cmd;
+
+fn main() {
+    // `healthmon list | head` must end quietly, like any Unix filter.
+    // SAFETY: setting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    healthmon::logging::init(cli.verbose, cli.quiet);
+    // One crypto provider for the whole process (ring); rustls panics if it has to guess.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let code = match cli.command {
+        Command::Validate(a) => cmd::validate::run(a),
+        Command::List(a) => cmd::list::run(a),
+        Command::Run(a) => cmd::run::run(a),
+    };
+    std::process::exit(code);
+}

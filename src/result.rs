@@ -1,0 +1,288 @@
+//! Results: what probes observed and what the judge made of it.
+//!
+//! The split follows hurl: an [`Observation`] is raw measurement (probes never
+//! judge), a [`CaseResult`] is the verdict on one case. *Failure* (a threshold
+//! or expectation was not met: warning/critical) and *error* (the case could
+//! not measure at all) are different statuses and travel separately all the
+//! way to JUnit (`<failure>` vs `<error>`) and exit codes (1 vs 2).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Outcome of one case, ordered by severity (used to compute the worst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Skipped,
+    Pass,
+    Warning,
+    Critical,
+    /// Could not measure (refused, timeout, protocol error).
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Skipped => "skipped",
+            Status::Pass => "pass",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+            Status::Error => "error",
+        }
+    }
+    /// A failure in the hurl sense: the expectation was not met.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Warning | Status::Critical)
+    }
+    pub fn is_bad(self) -> bool {
+        matches!(self, Status::Warning | Status::Critical | Status::Error)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a measurement could not be made. Drives isolation (refused vs timeout
+/// vs auth) without parsing message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// DNS/address problem before any connection.
+    Resolve,
+    /// TCP connection refused or reset at connect.
+    Refused,
+    /// A deadline passed (connect, read, or waiting for arrival).
+    Timeout,
+    /// TLS handshake or certificate verification failed.
+    Tls,
+    /// The server said no with a 4xx (temporary) reply.
+    TempReject,
+    /// The server said no with a 5xx (permanent) reply or -ERR / NO / BAD.
+    PermReject,
+    /// Credentials refused.
+    Auth,
+    /// The server broke the protocol: garbage, oversize reply, closed mid-reply.
+    Protocol,
+    /// The message was accepted but never arrived before the deadline.
+    NotArrived,
+    /// The retrieved message was not intact.
+    Corrupt,
+    /// A required capability (STARTTLS, UIDPLUS, AUTH) was not offered.
+    Capability,
+    /// Local problem: missing secret, command failed to start, I/O.
+    Local,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Resolve => "resolve",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::TempReject => "temp_reject",
+            ErrorKind::PermReject => "perm_reject",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::NotArrived => "not_arrived",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Capability => "capability",
+            ErrorKind::Local => "local",
+        }
+    }
+}
+
+/// A probe's failure to measure: which phase, how, and the (sanitised,
+/// bounded, secret-free) text the server or OS gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeError {
+    pub phase: String,
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Host name (suite name) the failing step talked to, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Protocol of the failing step (smtp, pop3, imap, lmtp, ldap ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} ({})",
+            self.phase,
+            self.message,
+            self.kind.as_str()
+        )
+    }
+}
+
+/// One timed phase, in order of occurrence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTiming {
+    pub phase: String,
+    /// Milliseconds, from a monotonic clock.
+    pub ms: f64,
+}
+
+/// A named number a probe or host check measured (queue depth, cpu idle ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+    /// Unit as in Nagios perfdata: "", "ms", "s", "%", "B", "KB", "c".
+    #[serde(default)]
+    pub unit: String,
+}
+
+/// Everything a probe measured. Probes fill this and never decide pass/fail.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub phases: Vec<PhaseTiming>,
+    pub metrics: Vec<Metric>,
+    /// Free facts worth reporting: queue id, server banner, TLS version,
+    /// certificate expiry, late probes reaped ... (already sanitised).
+    pub facts: BTreeMap<String, String>,
+    /// Redacted protocol transcript (`C: ` / `S: ` lines), bounded.
+    pub transcript: Vec<String>,
+    /// Set when the probe could not complete its measurement.
+    pub error: Option<ProbeError>,
+}
+
+impl Observation {
+    pub fn phase(&mut self, phase: &str, ms: f64) {
+        self.phases.push(PhaseTiming {
+            phase: phase.to_string(),
+            ms,
+        });
+    }
+    pub fn metric(&mut self, name: &str, value: f64, unit: &str) {
+        self.metrics.push(Metric {
+            name: name.to_string(),
+            value,
+            unit: unit.to_string(),
+        });
+    }
+    pub fn fact(&mut self, k: &str, v: impl Into<String>) {
+        self.facts.insert(k.to_string(), v.into());
+    }
+    pub fn phase_ms(&self, phase: &str) -> Option<f64> {
+        self.phases
+            .iter()
+            .filter(|p| p.phase == phase)
+            .map(|p| p.ms)
+            .reduce(|a, b| a + b)
+    }
+    pub fn metric_value(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value)
+    }
+}
+
+/// Which component a diagnosis blames. One per root cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Host name from the suite (or `account:ims3` for a credential fault).
+    pub host: String,
+    /// Protocol or role at fault: smtp, lmtp, imap, pop3, ldap, queue, auth ...
+    pub protocol: String,
+    /// One line, human.
+    pub reason: String,
+    /// Evidence lines (what was measured that supports the reason).
+    pub evidence: Vec<String>,
+    pub confidence: Confidence,
+    /// Case ids this verdict explains.
+    pub cases: Vec<String>,
+}
+
+impl Verdict {
+    /// Stable identity for alerting: never contains values.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.host, self.protocol)
+    }
+    /// `store1: lmtp: deliveries deferred — evidence (isolated)`.
+    pub fn line(&self) -> String {
+        let mut s = format!("{}: {}: {}", self.host, self.protocol, self.reason);
+        if let Some(e) = self.evidence.first() {
+            s.push_str(" — ");
+            s.push_str(e);
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Isolated,
+    Suspected,
+}
+
+/// Final word on one case: pure data, all reporters read only this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub id: String,
+    /// `roundtrip`, `security`, `host` ...
+    pub kind: String,
+    pub site: String,
+    pub suite: String,
+    /// Attributes of the case (account, submit, retrieve, protocol, host, check).
+    pub labels: BTreeMap<String, String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: f64,
+    pub status: Status,
+    /// One line: why it is not pass (empty on pass).
+    pub message: String,
+    pub observation: Observation,
+    /// Key of the isolation verdict that explains this case, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+}
+
+impl CaseResult {
+    pub fn label(&self, k: &str) -> &str {
+        self.labels.get(k).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Everything one run produced; the single input of every reporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub site: String,
+    pub suites: Vec<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: f64,
+    pub results: Vec<CaseResult>,
+    pub verdicts: Vec<Verdict>,
+    /// Notes about the run itself (insecure TLS used, lock contention ...).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl RunSummary {
+    pub fn worst(&self) -> Status {
+        self.results
+            .iter()
+            .map(|r| r.status)
+            .max()
+            .unwrap_or(Status::Pass)
+    }
+    pub fn count(&self, s: Status) -> usize {
+        self.results.iter().filter(|r| r.status == s).count()
+    }
+    pub fn verdict(&self, key: &str) -> Option<&Verdict> {
+        self.verdicts.iter().find(|v| v.key() == key)
+    }
+}

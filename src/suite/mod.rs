@@ -1,0 +1,12 @@
+//! The suite language: model (serde types), loading with positions,
+//! validation (every problem, with file:line:col), expansion into cases.
+
+pub mod diag;
+pub mod duration;
+pub mod expand;
+pub mod load;
+pub mod model;
+pub mod resolve;
+
+pub use diag::{Diagnostic, Severity};
+pub use load::{LoadedSuite, load, load_all};

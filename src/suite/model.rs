@@ -1,0 +1,449 @@
+//! The suite language: raw serde types, exactly what YAML can say.
+//!
+//! Every struct denies unknown keys (the loader turns serde's message into
+//! "did you mean"); enums are externally tagged (`- queue: {...}`) because
+//! internally tagged and untagged enums lose positions in serde_yaml errors.
+//! Cross references (host names, roles, stores) are checked by
+//! `suite::validate`, positions come from `suite::pos`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration::Dur;
+use crate::check::CheckSpec;
+
+/// One suite file: one site.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSpec {
+    /// Site name: used in JUnit classnames, metrics and alert labels.
+    pub site: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Shared files (relative to this file) merged in: defaults, alerting, report formats.
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub defaults: Option<Defaults>,
+    pub hosts: BTreeMap<String, HostSpec>,
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountSpec>,
+    #[serde(default)]
+    pub roundtrip: Option<RoundtripSpec>,
+    /// Negative expectations: things the site must refuse.
+    #[serde(default)]
+    pub security: Vec<SecuritySpec>,
+    #[serde(default)]
+    pub alerting: Option<crate::alert::config::AlertingSpec>,
+    #[serde(default)]
+    pub reports: Option<ReportsSpec>,
+}
+
+/// What an included file (etc/*.yaml) may hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedSpec {
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub defaults: Option<Defaults>,
+    #[serde(default)]
+    pub alerting: Option<crate::alert::config::AlertingSpec>,
+    #[serde(default)]
+    pub reports: Option<ReportsSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Deadline for a whole case (default 60s).
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+    /// Deadline for each network step: connect, one reply (default 10s).
+    #[serde(default)]
+    pub step_timeout: Option<Dur>,
+    /// Warning/critical per phase (`total`, `connect`, `delivery` ...).
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    /// Cases running at once (default 16).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Sessions at once against one host (default 4).
+    #[serde(default)]
+    pub per_host_concurrency: Option<usize>,
+    /// TLS settings applied to every endpoint unless overridden.
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    /// Envelope sender and From: of probe messages.
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// Name sent in EHLO (default: `healthmon.invalid`).
+    #[serde(default)]
+    pub helo: Option<String>,
+}
+
+/// Phase name -> limits. Phase names are checked by validate.
+pub type Thresholds = BTreeMap<String, Limit>;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    #[serde(default)]
+    pub warning: Option<Dur>,
+    #[serde(default)]
+    pub critical: Option<Dur>,
+}
+
+/// Limits on a number (count, percent, bytes). `*_below` alarm on too little
+/// (a pop3 connection count of 0 on a busy MMP is as alarming as 5000).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumLimit {
+    #[serde(default)]
+    pub warning: Option<f64>,
+    #[serde(default)]
+    pub critical: Option<f64>,
+    #[serde(default)]
+    pub warning_below: Option<f64>,
+    #[serde(default)]
+    pub critical_below: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// lb, mta, mmp, store, ldap, or any free-form role (http ...).
+    pub roles: Vec<String>,
+    /// DNS name or IP address.
+    pub address: String,
+    /// Machine name for `run --host` from this host's cron (default: the key).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Protocol endpoints. Empty: defaults from roles (mta: smtp 25; store/mmp:
+    /// pop3 110, imap 143; ldap: ldap 389; lb: smtp, pop3, imap).
+    #[serde(default)]
+    pub endpoints: BTreeMap<Proto, EndpointSpec>,
+    /// TLS defaults for this host's endpoints.
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    /// For an lb: the hosts behind it (used by isolation).
+    #[serde(default)]
+    pub backends: Vec<String>,
+    /// For an mmp: the stores it fronts (default: every store).
+    #[serde(default)]
+    pub fronts: Vec<String>,
+    /// Host checks bound to this host.
+    #[serde(default)]
+    pub checks: Vec<CheckSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Smtp,
+    Submission,
+    Smtps,
+    Lmtp,
+    Pop3,
+    Pop3s,
+    Imap,
+    Imaps,
+    Ldap,
+    Ldaps,
+    Http,
+    Https,
+}
+
+impl Proto {
+    pub const ALL: [Proto; 12] = [
+        Proto::Smtp,
+        Proto::Submission,
+        Proto::Smtps,
+        Proto::Lmtp,
+        Proto::Pop3,
+        Proto::Pop3s,
+        Proto::Imap,
+        Proto::Imaps,
+        Proto::Ldap,
+        Proto::Ldaps,
+        Proto::Http,
+        Proto::Https,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Smtp => "smtp",
+            Proto::Submission => "submission",
+            Proto::Smtps => "smtps",
+            Proto::Lmtp => "lmtp",
+            Proto::Pop3 => "pop3",
+            Proto::Pop3s => "pop3s",
+            Proto::Imap => "imap",
+            Proto::Imaps => "imaps",
+            Proto::Ldap => "ldap",
+            Proto::Ldaps => "ldaps",
+            Proto::Http => "http",
+            Proto::Https => "https",
+        }
+    }
+    pub fn default_port(self) -> u16 {
+        match self {
+            Proto::Smtp => 25,
+            Proto::Submission => 587,
+            Proto::Smtps => 465,
+            Proto::Lmtp => 24,
+            Proto::Pop3 => 110,
+            Proto::Pop3s => 995,
+            Proto::Imap => 143,
+            Proto::Imaps => 993,
+            Proto::Ldap => 389,
+            Proto::Ldaps => 636,
+            Proto::Http => 80,
+            Proto::Https => 443,
+        }
+    }
+    pub fn default_tls(self) -> TlsMode {
+        match self {
+            Proto::Smtps | Proto::Pop3s | Proto::Imaps | Proto::Ldaps | Proto::Https => {
+                TlsMode::Implicit
+            }
+            _ => TlsMode::None,
+        }
+    }
+    /// The wire protocol spoken (smtps speaks smtp after TLS).
+    pub fn family(self) -> &'static str {
+        match self {
+            Proto::Smtp | Proto::Submission | Proto::Smtps => "smtp",
+            Proto::Lmtp => "lmtp",
+            Proto::Pop3 | Proto::Pop3s => "pop3",
+            Proto::Imap | Proto::Imaps => "imap",
+            Proto::Ldap | Proto::Ldaps => "ldap",
+            Proto::Http | Proto::Https => "http",
+        }
+    }
+}
+
+impl std::fmt::Display for Proto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain text (STARTTLS is not attempted).
+    #[default]
+    None,
+    /// STARTTLS/STLS required: a server that does not offer it fails the case
+    /// (never a silent downgrade).
+    Starttls,
+    /// TLS from the first byte (465, 993, 995, 636).
+    Implicit,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// PEM CA bundle added to the system roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification (explicit, reported on every run).
+    #[serde(default)]
+    pub insecure: Option<bool>,
+    /// Name to verify and send as SNI (default: the host's address).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Warn when the certificate expires within this many days (default 14).
+    #[serde(default)]
+    pub expiry_warning_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: Option<TlsMode>,
+    /// Authentication mechanism used with the account's credentials.
+    #[serde(default)]
+    pub auth: Option<AuthMech>,
+    /// Per-endpoint TLS overrides (CA, insecure, server name).
+    #[serde(default)]
+    pub tls_options: Option<TlsSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMech {
+    /// SASL PLAIN (SMTP AUTH, POP3 AUTH, IMAP AUTHENTICATE).
+    Plain,
+    /// SMTP AUTH LOGIN / IMAP LOGIN.
+    Login,
+    /// POP3 USER/PASS.
+    User,
+    /// No authentication.
+    None,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// Mail address probes are sent to.
+    pub address: String,
+    /// Login name (default: the address's local part).
+    #[serde(default)]
+    pub login: Option<String>,
+    /// The store host that holds the mailbox.
+    pub store: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Inline password: allowed, but validate warns.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundtripSpec {
+    /// Cross products: submit × retrieve × protocol × accounts.
+    #[serde(default)]
+    pub matrix: Vec<MatrixSpec>,
+    /// Explicit paths (override matrix settings for the same path).
+    #[serde(default)]
+    pub paths: Vec<PathSpec>,
+    /// One path per slot of the hour (the seed's etc/sequence.cfg).
+    #[serde(default)]
+    pub rotation: Vec<RotationSlot>,
+    /// How long to wait for arrival (default: the case timeout).
+    #[serde(default)]
+    pub arrival_timeout: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixSpec {
+    /// MTAs (or lbs) to submit through.
+    pub submit: Vec<String>,
+    /// MMPs (or lbs) to retrieve through; `store` means the account's own store directly.
+    pub retrieve: Vec<String>,
+    /// pop3 and/or imap.
+    pub protocol: Vec<RetrProto>,
+    /// Account names; omitted means every account.
+    #[serde(default)]
+    pub accounts: Option<Vec<String>>,
+    /// Submission endpoint: smtp (default), submission or smtps.
+    #[serde(default)]
+    pub via: Option<Proto>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSpec {
+    pub account: String,
+    pub submit: String,
+    pub retrieve: String,
+    pub protocol: RetrProto,
+    #[serde(default)]
+    pub via: Option<Proto>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationSlot {
+    /// Minute of the hour, 0-59.
+    pub minute: u32,
+    pub account: String,
+    pub submit: String,
+    pub retrieve: String,
+    #[serde(default)]
+    pub protocol: RetrProto,
+    #[serde(default)]
+    pub via: Option<Proto>,
+}
+
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrProto {
+    #[default]
+    Pop3,
+    Imap,
+}
+
+impl RetrProto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetrProto::Pop3 => "pop3",
+            RetrProto::Imap => "imap",
+        }
+    }
+    /// Endpoints that speak this protocol, plain first.
+    pub fn endpoints(self) -> [Proto; 2] {
+        match self {
+            RetrProto::Pop3 => [Proto::Pop3, Proto::Pop3s],
+            RetrProto::Imap => [Proto::Imap, Proto::Imaps],
+        }
+    }
+}
+
+/// Negative expectations: the site must refuse these.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecuritySpec {
+    /// Unauthenticated relay to a foreign domain must be refused.
+    OpenRelay(OpenRelaySpec),
+    /// Submission (587) without AUTH must be refused.
+    SubmissionWithoutAuth(HostRef),
+    /// Login with a wrong password must be refused.
+    WrongPassword(WrongPasswordSpec),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRelaySpec {
+    pub host: String,
+    /// Foreign recipient (default: relay-test@healthmon-relay-test.invalid).
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub via: Option<Proto>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRef {
+    pub host: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongPasswordSpec {
+    pub host: String,
+    pub protocol: RetrProto,
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSpec {
+    /// Reports directory (default `reports/`, relative to the working directory).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Report formats file (default etc/report_formats.yaml).
+    #[serde(default)]
+    pub formats: Option<PathBuf>,
+}
