@@ -1,0 +1,60 @@
+//! Shared helpers for integration tests against the real loopback site.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::PathBuf;
+
+/// Repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// State directory of tests/site/mailsite.
+pub fn site_state() -> PathBuf {
+    std::env::var_os("MAILSITE_STATE").map(PathBuf::from).unwrap_or_else(|| root().join("target/mailsite"))
+}
+
+/// Guard for the shared test site. Tests that only use the healthy site take
+/// it shared; tests that inject faults take it exclusive, so a fault never
+/// leaks into another test (even across test binaries run in parallel).
+pub struct SiteGuard(File);
+
+fn lock_file() -> File {
+    let p = root().join("target/mailsite.lock");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    File::options().create(true).truncate(false).write(true).open(p).unwrap()
+}
+
+pub fn site_shared() -> SiteGuard {
+    let f = lock_file();
+    f.lock_shared().unwrap();
+    assert_site_up();
+    SiteGuard(f)
+}
+
+pub fn site_exclusive() -> SiteGuard {
+    let f = lock_file();
+    f.lock().unwrap();
+    assert_site_up();
+    SiteGuard(f)
+}
+
+/// The site must be up: a test against the real site fails (not skips) when
+/// it is missing. `tests/run` brings it up.
+pub fn assert_site_up() {
+    let st = std::process::Command::new(root().join("tests/site/mailsite")).arg("status").output();
+    let ok = st.as_ref().map(|o| o.status.success()).unwrap_or(false);
+    assert!(ok, "the test site is not up: run `tests/site/mailsite up` (tests/run does): {st:?}");
+}
+
+/// Run the mailsite script with arguments, panicking on failure.
+pub fn mailsite(args: &[&str]) -> String {
+    let o = std::process::Command::new(root().join("tests/site/mailsite")).args(args).output().unwrap();
+    assert!(o.status.success(), "mailsite {args:?} failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Path to the built healthmon binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_healthmon"))
+}
