@@ -1,6 +1,16 @@
 //! Alerting configuration as declared in etc/alarms.yaml (shared by suites).
+//!
+//! Channels are named once (`channels:`), routes pick them by name, so a
+//! pager script or a relay is declared once and reused by several routes.
+//! Thresholds follow Gatus: fire after N failing runs, resolve after M passes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use super::channel::ChannelSpec;
+use crate::suite::duration::Dur;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -11,4 +21,102 @@ pub struct AlertingSpec {
     /// Consecutive passes before recovery is notified (default 2).
     #[serde(default)]
     pub success_threshold: Option<u32>,
+    /// Re-notify while still failing (default 1h; `0s` disables reminders).
+    #[serde(default)]
+    pub reminder_interval: Option<Dur>,
+    /// Send a recovery notice (default true).
+    #[serde(default)]
+    pub send_on_resolved: Option<bool>,
+    /// Spooled (undeliverable) notices older than this are moved to
+    /// `spool/expired/` and logged instead of retried (default 24h).
+    #[serde(default)]
+    pub spool_max_age: Option<Dur>,
+    /// Named delivery channels.
+    #[serde(default)]
+    pub channels: BTreeMap<String, ChannelSpec>,
+    /// Every route whose `match` fits an alert delivers it.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    /// Dead man's switch: these channels get a "healthmon alive" ping every run.
+    #[serde(default)]
+    pub heartbeat: Option<HeartbeatSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Name used by `healthmon report --send NAME` and `healthmon alert test NAME`.
+    pub name: String,
+    /// Empty match = every alert.
+    #[serde(default, rename = "match")]
+    pub matcher: MatchSpec,
+    /// Channel names; each one gets the notice.
+    pub channels: Vec<String>,
+    /// Channel names tried in order when a primary channel fails.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+}
+
+/// All given lists must match (an empty list matches anything).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    /// warning, critical, error.
+    #[serde(default)]
+    pub severity: Vec<String>,
+    /// Host names of the suite (the verdict's host, or the case's host).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Roles of that host (mta, mmp, store, ldap, lb ...).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub suites: Vec<String>,
+    #[serde(default)]
+    pub sites: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatSpec {
+    pub channels: Vec<String>,
+}
+
+/// The numbers the state machine uses, defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    pub failure_threshold: u32,
+    pub success_threshold: u32,
+    pub reminder_interval: Option<Duration>,
+    pub send_on_resolved: bool,
+    pub spool_max_age: Duration,
+}
+
+impl AlertingSpec {
+    pub fn policy(&self) -> Policy {
+        Policy {
+            failure_threshold: self.failure_threshold.unwrap_or(2).max(1),
+            success_threshold: self.success_threshold.unwrap_or(2).max(1),
+            reminder_interval: match self.reminder_interval {
+                None => Some(Duration::from_secs(3600)),
+                Some(d) if d.0.is_zero() => None,
+                Some(d) => Some(d.0),
+            },
+            send_on_resolved: self.send_on_resolved.unwrap_or(true),
+            spool_max_age: self
+                .spool_max_age
+                .map(|d| d.0)
+                .unwrap_or(Duration::from_secs(24 * 3600)),
+        }
+    }
+
+    pub fn route(&self, name: &str) -> Option<&RouteSpec> {
+        self.routes.iter().find(|r| r.name == name)
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        AlertingSpec::default().policy()
+    }
 }
