@@ -19,6 +19,7 @@ pub mod cli;
 pub mod cmd;
 pub mod event;
 pub mod exit;
+pub mod filter;
 pub mod logging;
 pub mod result;
 pub mod secret;
