@@ -1,12 +1,19 @@
-//! `healthmon validate`: the dry run.
+//! `healthmon validate`: the dry run. Loads (parse, includes, references,
+//! secrets, thresholds, expansion) and prints a summary — or every problem as
+//! `file:line:column: key.path: message (hint)` and exit 3.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use serde::Serialize;
+
+use crate::case::CaseKind;
 use crate::exit;
+use crate::suite::{Diagnostic, LoadedSuite};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  healthmon validate suites/isp.yaml\n  healthmon validate --resolve suites/local.yaml"
+    after_help = "Examples:\n  healthmon validate suites/isp.yaml\n  healthmon validate suites/*.yaml --format json\n  healthmon validate --resolve suites/local.yaml\n\nExit status: 0 valid (warnings allowed), 3 invalid."
 )]
 pub struct Args {
     /// Suite files.
@@ -15,32 +22,208 @@ pub struct Args {
     /// Also resolve names and open every endpoint (banner, TLS, AUTH; no mail, no login).
     #[arg(long)]
     pub resolve: bool,
+    /// text or json.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// What `validate` found out about one valid suite.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub path: PathBuf,
+    pub site: String,
+    /// role → [(host, address)]
+    pub roles: BTreeMap<String, Vec<(String, String)>>,
+    pub accounts: Vec<AccountLine>,
+    /// kind → number of cases, plus `total`.
+    pub cases: BTreeMap<String, usize>,
+    /// Matrix combinations without a path (an MMP not fronting the store).
+    pub matrix_skipped: usize,
+    /// (minute, case id)
+    pub rotation: Vec<(u32, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountLine {
+    pub name: String,
+    pub store: String,
+    /// Where the password comes from (`env NAME`, `file PATH`), never the value.
+    pub password: String,
+}
+
+pub fn summarize(s: &LoadedSuite) -> Summary {
+    let spec = &s.spec;
+    let mut roles: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (name, h) in &spec.hosts {
+        for r in &h.roles {
+            roles
+                .entry(r.clone())
+                .or_default()
+                .push((name.clone(), h.address.clone()));
+        }
+    }
+    let accounts = spec
+        .accounts
+        .iter()
+        .map(|(name, a)| AccountLine {
+            name: name.clone(),
+            store: a.store.clone(),
+            password: spec
+                .secret_ref(name)
+                .map_or_else(|| "none".into(), |r| r.describe()),
+        })
+        .collect();
+    let expanded = crate::suite::expand::expand(spec, 0);
+    let mut cases: BTreeMap<String, usize> = ["roundtrip", "security", "host"]
+        .iter()
+        .map(|k| (k.to_string(), 0))
+        .collect();
+    for c in &expanded {
+        *cases.entry(c.kind.name().to_string()).or_default() += 1;
+    }
+    cases.insert("total".into(), expanded.len());
+    let mut rotation: Vec<(u32, String)> = expanded
+        .iter()
+        .filter(|c| matches!(c.kind, CaseKind::Roundtrip(_)))
+        .filter_map(|c| c.slot.map(|m| (m, c.id.clone())))
+        .collect();
+    rotation.sort();
+    Summary {
+        path: s.path.clone(),
+        site: spec.site.clone(),
+        roles,
+        accounts,
+        cases,
+        matrix_skipped: crate::suite::expand::matrix_skipped(spec),
+        rotation,
+    }
+}
+
+fn print_summary(s: &Summary) {
+    println!("{}: site {}: valid", s.path.display(), s.site);
+    println!("  hosts by role:");
+    for (role, hosts) in &s.roles {
+        let list: Vec<String> = hosts.iter().map(|(n, a)| format!("{n} ({a})")).collect();
+        println!("    {role:<8} {}", list.join(", "));
+    }
+    println!("  accounts:");
+    for a in &s.accounts {
+        println!(
+            "    {} -> {}, password from {}",
+            a.name, a.store, a.password
+        );
+    }
+    println!(
+        "  cases: {} (roundtrip {}, security {}, host {})",
+        s.cases["total"], s.cases["roundtrip"], s.cases["security"], s.cases["host"]
+    );
+    if s.matrix_skipped > 0 {
+        println!(
+            "  matrix: {} combinations skipped (retrieve host does not reach the account's store)",
+            s.matrix_skipped
+        );
+    }
+    if !s.rotation.is_empty() {
+        println!("  rotation:");
+        for (m, id) in &s.rotation {
+            println!("    :{m:02}  {id}");
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    valid: bool,
+    diagnostics: &'a [Diagnostic],
+    suites: Vec<Summary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    endpoints: Vec<EndpointLine>,
+}
+
+/// One endpoint's `--resolve` result.
+#[derive(Debug, Serialize)]
+pub struct EndpointLine {
+    pub suite: PathBuf,
+    pub endpoint: String,
+    pub ok: bool,
+    pub lines: Vec<String>,
 }
 
 pub fn run(args: Args) -> i32 {
-    match crate::suite::load_all(&args.suites) {
-        Ok((suites, warnings)) => {
-            for w in &warnings {
-                eprintln!("{w}");
+    let json = args.format == "json";
+    let (suites, warnings) = match crate::suite::load_all(&args.suites) {
+        Ok(x) => x,
+        Err(diags) => {
+            if json {
+                print_json(&JsonOut {
+                    valid: false,
+                    diagnostics: &diags,
+                    suites: vec![],
+                    endpoints: vec![],
+                });
+            } else {
+                for d in &diags {
+                    eprintln!("{d}");
+                }
+                let n = diags
+                    .iter()
+                    .filter(|d| d.severity == crate::suite::Severity::Error)
+                    .count();
+                eprintln!("{n} error(s): the suite is not valid");
             }
-            for s in &suites {
-                let cases = crate::suite::expand::expand(&s.spec, 0);
-                println!(
-                    "{}: site {}: {} hosts, {} accounts, {} cases",
-                    s.path.display(),
-                    s.spec.site,
-                    s.spec.hosts.len(),
-                    s.spec.accounts.len(),
-                    cases.len()
-                );
-            }
-            exit::OK
+            return exit::CONFIG;
         }
-        Err(errs) => {
-            for e in &errs {
-                eprintln!("{e}");
+    };
+    let summaries: Vec<Summary> = suites.iter().map(summarize).collect();
+    let endpoints = if args.resolve {
+        resolve(&suites)
+    } else {
+        vec![]
+    };
+    if json {
+        print_json(&JsonOut {
+            valid: true,
+            diagnostics: &warnings,
+            suites: summaries,
+            endpoints,
+        });
+    } else {
+        for s in &summaries {
+            print_summary(s);
+        }
+        if !warnings.is_empty() {
+            println!("warnings:");
+            for w in &warnings {
+                println!("  {w}");
             }
-            exit::CONFIG
+        }
+        if !endpoints.is_empty() {
+            println!("endpoints:");
+            for e in &endpoints {
+                println!("  {} {}", if e.ok { "ok  " } else { "FAIL" }, e.endpoint);
+                for l in &e.lines {
+                    println!("       {l}");
+                }
+            }
         }
     }
+    exit::OK
+}
+
+fn print_json<T: Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("healthmon: cannot encode JSON: {e}"),
+    }
+}
+
+/// Every declared endpoint of every host: banner, TLS, AUTH — no mail, no login.
+fn resolve(suites: &[LoadedSuite]) -> Vec<EndpointLine> {
+    // TODO(resolve): wire `crate::probe::banner::probe_endpoint` once
+    // src/probe/banner.rs lands (it is being written in parallel).
+    let _ = suites;
+    eprintln!(
+        "healthmon validate --resolve: endpoint probes are not built yet (src/probe/banner.rs)"
+    );
+    vec![]
 }

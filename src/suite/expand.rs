@@ -106,30 +106,54 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
     }
 }
 
+/// True when a matrix combination has no path: an MMP that does not front
+/// the account's store, or another store than the account's.
+fn no_path(s: &SuiteSpec, acct: &str, ret: &str) -> bool {
+    let Some(a) = s.accounts.get(acct) else {
+        return false;
+    };
+    (s.has_role(ret, "mmp") && !s.fronted_stores(ret).contains(&a.store))
+        || (ret != "store" && s.has_role(ret, "store") && ret != a.store)
+}
+
+/// A matrix's accounts: its list, or every account when omitted or `[all]`.
+pub fn matrix_accounts<'a>(s: &'a SuiteSpec, m: &'a MatrixSpec) -> Vec<&'a str> {
+    match &m.accounts {
+        Some(v) if !(v.len() == 1 && v[0] == "all") => v.iter().map(String::as_str).collect(),
+        _ => s.accounts.keys().map(String::as_str).collect(),
+    }
+}
+
+/// Matrix combinations (account × submit × retrieve × protocol) that expand
+/// skips silently because they have no path (`validate` reports the count).
+pub fn matrix_skipped(s: &SuiteSpec) -> usize {
+    let Some(rt) = &s.roundtrip else { return 0 };
+    let mut n = 0;
+    for m in &rt.matrix {
+        let accounts = matrix_accounts(s, m);
+        for acct in &accounts {
+            for ret in &m.retrieve {
+                if no_path(s, acct, ret) {
+                    n += m.submit.len() * m.protocol.len();
+                }
+            }
+        }
+    }
+    n
+}
+
 /// Every case of a (validated) suite: round-trip matrix, explicit paths,
 /// rotation paths not already covered, security probes, host checks.
 pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
     let mut out = Cases::default();
     if let Some(rt) = &s.roundtrip {
         for m in &rt.matrix {
-            let accounts: Vec<&str> = match &m.accounts {
-                Some(v) if !(v.len() == 1 && v[0] == "all") => {
-                    v.iter().map(String::as_str).collect()
-                }
-                _ => s.accounts.keys().map(String::as_str).collect(),
-            };
+            let accounts = matrix_accounts(s, m);
             for acct in &accounts {
                 for sub in &m.submit {
                     for ret in &m.retrieve {
-                        // An MMP that does not front this account's store has no path.
-                        if let Some(a) = s.accounts.get(*acct) {
-                            if s.has_role(ret, "mmp") && !s.fronted_stores(ret).contains(&a.store) {
-                                continue;
-                            }
-                            // Another store than the account's holds no mailbox for it.
-                            if ret != "store" && s.has_role(ret, "store") && *ret != a.store {
-                                continue;
-                            }
+                        if no_path(s, acct, ret) {
+                            continue;
                         }
                         for proto in &m.protocol {
                             let c = roundtrip_case(

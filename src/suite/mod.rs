@@ -6,7 +6,9 @@ pub mod duration;
 pub mod expand;
 pub mod load;
 pub mod model;
+pub mod pos;
 pub mod resolve;
+pub mod validate;
 
 pub use diag::{Diagnostic, Severity};
 pub use load::{LoadedSuite, load, load_all};
