@@ -18,6 +18,8 @@ fn main() {
         Command::Validate(a) => cmd::validate::run(a),
         Command::List(a) => cmd::list::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Alert(a) => cmd::alert::run(a),
     };
     std::process::exit(code);
 }

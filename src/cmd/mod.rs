@@ -1,5 +1,7 @@
 //! Subcommands: one file each, `Args` (clap) + `run(args) -> exit code`.
 
+pub mod alert;
 pub mod list;
+pub mod report;
 pub mod run;
 pub mod validate;

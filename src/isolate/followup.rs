@@ -1,0 +1,256 @@
+//! Runs the follow-up checks the rules asked for, each bounded by the step
+//! timeout, all at once. Measurement goes through the probe modules: the
+//! diagnoser never speaks a protocol itself.
+
+use std::time::Duration;
+
+use super::evidence::{Check, Evidence, Outcome};
+use crate::probe;
+use crate::result::{ErrorKind, Observation, ProbeError};
+use crate::suite::model::{Proto, RetrProto, SuiteSpec};
+
+fn fail(e: ProbeError) -> Outcome {
+    Outcome::Fail {
+        kind: e.kind,
+        message: e.message,
+    }
+}
+
+fn retr(proto: &str) -> RetrProto {
+    if proto == "imap" {
+        RetrProto::Imap
+    } else {
+        RetrProto::Pop3
+    }
+}
+
+/// Run every check concurrently; each gets at most `step * 3` in all.
+pub async fn run(suite: &SuiteSpec, checks: Vec<Check>, step: Duration) -> Evidence {
+    let mut set = tokio::task::JoinSet::new();
+    for c in checks {
+        let s = suite.clone();
+        set.spawn(async move {
+            let out = match tokio::time::timeout(step * 3, one(&s, &c, step)).await {
+                Ok(o) => o,
+                Err(_) => Outcome::Fail {
+                    kind: ErrorKind::Timeout,
+                    message: format!("no answer within {:?}", step * 3),
+                },
+            };
+            (c, out)
+        });
+    }
+    let mut ev = Evidence::default();
+    while let Some(r) = set.join_next().await {
+        if let Ok((c, o)) = r {
+            ev.0.insert(c, o);
+        }
+    }
+    ev
+}
+
+async fn one(s: &SuiteSpec, c: &Check, step: Duration) -> Outcome {
+    let mut obs = Observation::default();
+    match c {
+        Check::Smtp(h) | Check::Lmtp(h) => {
+            let lmtp = matches!(c, Check::Lmtp(_));
+            let proto = if lmtp { Proto::Lmtp } else { Proto::Smtp };
+            let Some(ep) = s.endpoint(h, proto) else {
+                return Outcome::Unknown(format!("{h} has no {proto} endpoint"));
+            };
+            match probe::smtp::greet(&ep, &s.helo(), lmtp, step, &mut obs).await {
+                Ok(g) => Outcome::Ok(g.banner),
+                Err(e) => fail(e),
+            }
+        }
+        Check::Service { host, proto } => {
+            let Some(ep) = s.endpoint_for(host, &retr(proto).endpoints()) else {
+                return Outcome::Unknown(format!("{host} has no {proto} endpoint"));
+            };
+            let r = match retr(proto) {
+                RetrProto::Pop3 => probe::pop3::capabilities(&ep, step, &mut obs).await,
+                RetrProto::Imap => probe::imap::capabilities(&ep, step, &mut obs).await,
+            };
+            match r {
+                Ok(_) => Outcome::Ok(String::new()),
+                Err(e) => fail(e),
+            }
+        }
+        Check::Login {
+            host,
+            proto,
+            account,
+        } => {
+            let Some(ep) = s.endpoint_for(host, &retr(proto).endpoints()) else {
+                return Outcome::Unknown(format!("{host} has no {proto} endpoint"));
+            };
+            let (Some(login), Some(secret)) = (s.login(account), s.secret_ref(account)) else {
+                return Outcome::Unknown(format!("no credentials for {account}"));
+            };
+            let pw = match secret.resolve() {
+                Ok(p) => p,
+                Err(e) => return Outcome::Unknown(e.to_string()),
+            };
+            let r = match retr(proto) {
+                RetrProto::Pop3 => probe::pop3::login_check(&ep, &login, &pw, step, &mut obs).await,
+                RetrProto::Imap => probe::imap::login_check(&ep, &login, &pw, step, &mut obs).await,
+            };
+            match r {
+                Ok(()) => Outcome::Ok(String::new()),
+                Err(e) => fail(e),
+            }
+        }
+        Check::Present {
+            host,
+            proto,
+            account,
+            token,
+        } => {
+            let Some(ep) = s.endpoint_for(host, &retr(proto).endpoints()) else {
+                return Outcome::Unknown(format!("{host} has no {proto} endpoint"));
+            };
+            let (Some(login), Some(secret)) = (s.login(account), s.secret_ref(account)) else {
+                return Outcome::Unknown(format!("no credentials for {account}"));
+            };
+            let Ok(pw) = secret.resolve() else {
+                return Outcome::Unknown("password not readable".into());
+            };
+            let req = probe::pop3::RetrieveRequest {
+                ep: &ep,
+                login: &login,
+                password: &pw,
+                token,
+                case_id: "",
+                step_timeout: step,
+                arrival_deadline: tokio::time::Instant::now(),
+                max_message_bytes: 1 << 20,
+            };
+            let r = match retr(proto) {
+                RetrProto::Pop3 => probe::pop3::probe_present(&req, &mut obs).await,
+                RetrProto::Imap => probe::imap::probe_present(&req, &mut obs).await,
+            };
+            match r {
+                Ok(true) => Outcome::Ok("probe found".into()),
+                Ok(false) => Outcome::Absent,
+                Err(e) => fail(e),
+            }
+        }
+        Check::Ldap { host, account } => {
+            let Some(ep) = s.endpoint_for(host, &[Proto::Ldap, Proto::Ldaps]) else {
+                return Outcome::Unknown(format!("{host} has no ldap endpoint"));
+            };
+            let Some(addr) = s.accounts.get(account).map(|a| a.address.clone()) else {
+                return Outcome::Unknown(format!("unknown account {account}"));
+            };
+            let base = ldap_base(s, host);
+            let filter = format!("(mail={})", probe::ldap::escape(&addr));
+            let q = probe::ldap::Lookup {
+                ep: &ep,
+                bind: None,
+                base: base.as_deref(),
+                filter: &filter,
+                attrs: &["mail"],
+                step_timeout: step,
+            };
+            match probe::ldap::lookup(&q, &mut obs).await {
+                Ok(v) if v.is_empty() => Outcome::Fail {
+                    kind: ErrorKind::PermReject,
+                    message: format!("no entry for {addr}"),
+                },
+                Ok(v) => Outcome::Ok(format!("{} found", v[0].dn)),
+                Err(e) => fail(e),
+            }
+        }
+        Check::Queue { mta, queue_id } => queue_lookup(s, mta, queue_id, step).await,
+    }
+}
+
+/// The search base of an LDAP host's ldap check, if the suite declares one.
+fn ldap_base(s: &SuiteSpec, host: &str) -> Option<String> {
+    s.hosts.get(host)?.checks.iter().find_map(|c| match c {
+        crate::check::CheckSpec::Ldap(l) => Some(l.base.clone()),
+        _ => None,
+    })
+}
+
+/// Look a queue id up with `postqueue -j` on an MTA whose queue the monitor
+/// can read (the suite declares a postfix queue check with its config_dir).
+async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Outcome {
+    let dir = s.hosts.get(mta).and_then(|h| {
+        h.checks.iter().find_map(|c| match c {
+            crate::check::CheckSpec::Queue(q) => q.config_dir.clone(),
+            _ => None,
+        })
+    });
+    let Some(dir) = dir else {
+        return Outcome::Unknown(format!("no queue check with config_dir on {mta}"));
+    };
+    let out = tokio::time::timeout(
+        step,
+        tokio::process::Command::new("postqueue")
+            .arg("-c")
+            .arg(&dir)
+            .arg("-j")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    let out = match out {
+        Ok(Ok(o)) if o.status.success() => o.stdout,
+        Ok(Ok(o)) => return Outcome::Unknown(format!("postqueue exited {}", o.status)),
+        Ok(Err(e)) => return Outcome::Unknown(format!("postqueue: {e}")),
+        Err(_) => return Outcome::Unknown("postqueue timed out".into()),
+    };
+    find_in_postqueue_json(&out, qid)
+}
+
+/// One JSON object per line (Postfix ≥ 3.1 `postqueue -j`).
+pub fn find_in_postqueue_json(out: &[u8], qid: &str) -> Outcome {
+    for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v.get("queue_id").and_then(|x| x.as_str()) != Some(qid) {
+            continue;
+        }
+        let queue = v
+            .get("queue_name")
+            .and_then(|x| x.as_str())
+            .unwrap_or("?")
+            .to_string();
+        let reason = v
+            .get("recipients")
+            .and_then(|r| r.as_array())
+            .and_then(|r| {
+                r.iter()
+                    .find_map(|x| x.get("delay_reason").and_then(|d| d.as_str()))
+            })
+            .unwrap_or("")
+            .to_string();
+        return Outcome::Queued {
+            queue,
+            reason: probe::wire::sanitize(reason.as_bytes(), 300),
+        };
+    }
+    Outcome::Absent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn finds_deferred_entry_and_reason() {
+        let j = br#"{"queue_name":"active","queue_id":"AAA1","recipients":[{"address":"a@x"}]}
+{"queue_name":"deferred","queue_id":"3F2A1","recipients":[{"address":"ims1@example.test","delay_reason":"connect to 127.0.2.1[127.0.2.1]:24: Connection refused"}]}
+"#;
+        assert_eq!(
+            find_in_postqueue_json(j, "3F2A1"),
+            Outcome::Queued {
+                queue: "deferred".into(),
+                reason: "connect to 127.0.2.1[127.0.2.1]:24: Connection refused".into()
+            }
+        );
+        assert_eq!(find_in_postqueue_json(j, "NOPE"), Outcome::Absent);
+        assert_eq!(find_in_postqueue_json(b"garbage\n", "X"), Outcome::Absent);
+    }
+}

@@ -1,0 +1,413 @@
+//! Table tests: recorded-style case results for the local topology, one
+//! fault per row, with the follow-up evidence the real site gives.
+
+use std::collections::BTreeMap;
+
+use super::evidence::{Check, Evidence, Outcome};
+use super::rules::Topology;
+use super::*;
+use crate::result::{ErrorKind, Observation, ProbeError, Status};
+
+const ACCOUNTS: [(&str, &str); 4] = [
+    ("ims1", "store1"),
+    ("ims2", "store1"),
+    ("ims3", "store2"),
+    ("ims4", "store2"),
+];
+
+fn topo() -> Topology {
+    let mut t = Topology::default();
+    t.ldap_hosts = vec!["ldap1".into()];
+    t.mtas = ["mta1", "mta2"].iter().map(|s| s.to_string()).collect();
+    t.lbs = ["lb".to_string()].into_iter().collect();
+    t.backends.insert(
+        "lb".into(),
+        vec!["mta1".into(), "mta2".into(), "mmp1".into(), "mmp2".into()],
+    );
+    for (h, a) in [
+        ("store1", "127.0.2.1"),
+        ("store2", "127.0.2.2"),
+        ("mta1", "127.0.1.1"),
+        ("mta2", "127.0.1.2"),
+    ] {
+        t.addresses.insert(h.into(), a.into());
+    }
+    t
+}
+
+/// A case failed with this error, or passed (None).
+type Fault<'a> = &'a dyn Fn(&str, &str, &str, &str, &str) -> Option<ProbeError>;
+
+fn pe(phase: &str, kind: ErrorKind, host: &str, proto: &str, msg: &str) -> ProbeError {
+    ProbeError {
+        phase: phase.into(),
+        kind,
+        message: msg.into(),
+        host: Some(host.into()),
+        protocol: Some(proto.into()),
+    }
+}
+
+/// Every path of the local matrix: lb/mta1/mta2 × mmp1/mmp2/store × pop3/imap × ims1..4.
+fn matrix(fault: Fault<'_>) -> Vec<CaseResult> {
+    let mut v = vec![];
+    for (acct, store) in ACCOUNTS {
+        for sub in ["lb", "mta1", "mta2"] {
+            for ret in ["mmp1", "mmp2", store] {
+                for proto in ["pop3", "imap"] {
+                    let id = format!("rndtrip/{acct}/{sub}/{ret}/{proto}");
+                    let err = fault(acct, store, sub, ret, proto);
+                    let mut obs = Observation::default();
+                    obs.fact("queue_id", format!("Q{acct}{sub}"));
+                    obs.fact("token", format!("hm{acct}{sub}{ret}{proto}"));
+                    let status = if err.is_some() {
+                        Status::Error
+                    } else {
+                        Status::Pass
+                    };
+                    obs.error = err;
+                    let labels: BTreeMap<String, String> = [
+                        ("account", acct),
+                        ("store", store),
+                        ("submit", sub),
+                        ("via", "smtp"),
+                        ("retrieve", ret),
+                        ("protocol", proto),
+                    ]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                    v.push(CaseResult {
+                        id,
+                        kind: "roundtrip".into(),
+                        site: "local".into(),
+                        suite: "local.yaml".into(),
+                        labels,
+                        started_at: chrono::Utc::now(),
+                        duration_ms: 1.0,
+                        status,
+                        message: String::new(),
+                        observation: obs,
+                        verdict: None,
+                    });
+                }
+            }
+        }
+    }
+    v
+}
+
+fn run(results: &[CaseResult], ev: &[(Check, Outcome)]) -> Vec<Verdict> {
+    let t = topo();
+    let failures: Vec<_> = results.iter().filter_map(signature::failure_of).collect();
+    let planned: std::collections::BTreeSet<Check> =
+        failures.iter().flat_map(|f| rules::plan(f, &t)).collect();
+    // Checks the table does not mention answer ok: the healthy parts of the site.
+    let mut e = Evidence::default();
+    for c in planned {
+        let o = ev
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map(|(_, o)| o.clone())
+            .unwrap_or(match &c {
+                Check::Queue { .. } | Check::Present { .. } => Outcome::Absent,
+                _ => Outcome::Ok(String::new()),
+            });
+        e.0.insert(c, o);
+    }
+    diagnose_with(results, &failures, &e, &t)
+}
+
+fn fail(kind: ErrorKind, msg: &str) -> Outcome {
+    Outcome::Fail {
+        kind,
+        message: msg.into(),
+    }
+}
+
+fn svc(h: &str, p: &str) -> Check {
+    Check::Service {
+        host: h.into(),
+        proto: p.into(),
+    }
+}
+
+fn only(v: &[Verdict]) -> &Verdict {
+    assert_eq!(v.len(), 1, "expected exactly one verdict, got {v:#?}");
+    &v[0]
+}
+
+#[test]
+fn store_stopped_blames_store_on_both_protocols() {
+    let r = matrix(&|_, store, _, ret, proto| {
+        (store == "store1").then(|| {
+            pe(
+                "connect",
+                ErrorKind::Refused,
+                ret,
+                proto,
+                "connection refused",
+            )
+        })
+    });
+    let refused = fail(ErrorKind::Refused, "127.0.2.1:143 connection refused");
+    let v = run(
+        &r,
+        &[
+            (svc("store1", "imap"), refused.clone()),
+            (svc("store1", "pop3"), refused),
+            (
+                Check::Lmtp("store1".into()),
+                fail(ErrorKind::Refused, "refused"),
+            ),
+        ],
+    );
+    let v = only(&v);
+    assert_eq!(
+        (v.host.as_str(), v.protocol.as_str()),
+        ("store1", "imap/pop3")
+    );
+    assert_eq!(v.confidence, Confidence::Isolated);
+    assert_eq!(v.cases.len(), 36, "every store1 path, one verdict");
+}
+
+#[test]
+fn lmtp_down_blames_store_lmtp_with_queue_evidence() {
+    let r = matrix(&|_, store, _, ret, proto| {
+        (store == "store1").then(|| {
+            pe(
+                "delivery",
+                ErrorKind::NotArrived,
+                ret,
+                proto,
+                "probe did not arrive within 20s",
+            )
+        })
+    });
+    let v = run(
+        &r,
+        &[(
+            Check::Lmtp("store1".into()),
+            fail(ErrorKind::Refused, "connection refused"),
+        )],
+    );
+    let v = only(&v);
+    assert_eq!(v.key(), "store1/lmtp");
+    assert!(v.reason.contains("127.0.2.1"), "{}", v.reason);
+    assert!(
+        v.evidence.iter().any(|e| e.contains("queued on")),
+        "{:?}",
+        v.evidence
+    );
+}
+
+#[test]
+fn mmp_stopped_blames_only_the_mmp() {
+    let r = matrix(&|_, _, _, ret, proto| {
+        (ret == "mmp1").then(|| {
+            pe(
+                "connect",
+                ErrorKind::Refused,
+                "mmp1",
+                proto,
+                "connection refused",
+            )
+        })
+    });
+    let v = run(
+        &r,
+        &[
+            (svc("mmp1", "pop3"), fail(ErrorKind::Refused, "refused")),
+            (svc("mmp1", "imap"), fail(ErrorKind::Refused, "refused")),
+        ],
+    );
+    assert_eq!(v.len(), 2, "{v:#?}");
+    assert!(
+        v.iter()
+            .all(|v| v.host == "mmp1" && v.confidence == Confidence::Isolated)
+    );
+}
+
+#[test]
+fn mta_port_refusing_blames_mta_smtp_not_the_lb() {
+    let r = matrix(&|_, _, sub, _, _| {
+        (sub == "mta2").then(|| {
+            pe(
+                "connect",
+                ErrorKind::Refused,
+                "mta2",
+                "smtp",
+                "connection refused",
+            )
+        })
+    });
+    let v = run(
+        &r,
+        &[(
+            Check::Smtp("mta2".into()),
+            fail(ErrorKind::Refused, "127.0.1.2:25 connection refused"),
+        )],
+    );
+    let v = only(&v);
+    assert_eq!(v.key(), "mta2/smtp");
+    assert_eq!(v.confidence, Confidence::Isolated);
+}
+
+#[test]
+fn held_queue_blames_mta_queue_including_lb_paths_that_landed_there() {
+    // lb paths that landed on mta1 fail too (their queue ids are mta1's).
+    let r = matrix(&|acct, _, sub, ret, proto| {
+        (sub == "mta1" || (sub == "lb" && (acct == "ims1" || acct == "ims3"))).then(|| {
+            pe(
+                "delivery",
+                ErrorKind::NotArrived,
+                ret,
+                proto,
+                "probe did not arrive",
+            )
+        })
+    });
+    let mut ev = vec![];
+    for (acct, _) in ACCOUNTS {
+        for sub in ["mta1", "lb"] {
+            ev.push((
+                Check::Queue {
+                    mta: "mta1".into(),
+                    queue_id: format!("Q{acct}{sub}"),
+                },
+                Outcome::Queued {
+                    queue: "hold".into(),
+                    reason: String::new(),
+                },
+            ));
+        }
+    }
+    let v = run(&r, &ev);
+    let v = only(&v);
+    assert_eq!(v.key(), "mta1/queue");
+    assert!(v.reason.contains("hold"));
+}
+
+#[test]
+fn ldap_down_blames_ldap_not_mtas() {
+    let r = matrix(&|_, _, sub, _, _| {
+        Some(pe(
+            "rcpt",
+            ErrorKind::TempReject,
+            sub,
+            "smtp",
+            "451 4.3.0 temporary lookup failure",
+        ))
+    });
+    let v = run(
+        &r,
+        &[
+            (
+                Check::Ldap {
+                    host: "ldap1".into(),
+                    account: "ims1".into(),
+                },
+                fail(ErrorKind::Refused, "connection refused"),
+            ),
+            (
+                Check::Ldap {
+                    host: "ldap1".into(),
+                    account: "ims2".into(),
+                },
+                fail(ErrorKind::Refused, "connection refused"),
+            ),
+            (
+                Check::Ldap {
+                    host: "ldap1".into(),
+                    account: "ims3".into(),
+                },
+                fail(ErrorKind::Refused, "connection refused"),
+            ),
+            (
+                Check::Ldap {
+                    host: "ldap1".into(),
+                    account: "ims4".into(),
+                },
+                fail(ErrorKind::Refused, "connection refused"),
+            ),
+        ],
+    );
+    let v = only(&v);
+    assert_eq!(v.key(), "ldap1/ldap");
+    assert_eq!(v.cases.len(), 72);
+}
+
+#[test]
+fn wrong_password_blames_the_account() {
+    let r = matrix(&|acct, _, _, ret, proto| {
+        (acct == "ims3").then(|| {
+            pe(
+                "auth",
+                ErrorKind::Auth,
+                ret,
+                proto,
+                "-ERR [AUTH] Authentication failed.",
+            )
+        })
+    });
+    let v = run(
+        &r,
+        &[
+            (
+                Check::Login {
+                    host: "store2".into(),
+                    proto: "pop3".into(),
+                    account: "ims3".into(),
+                },
+                fail(ErrorKind::Auth, "authentication failed"),
+            ),
+            (
+                Check::Login {
+                    host: "store2".into(),
+                    proto: "imap".into(),
+                    account: "ims3".into(),
+                },
+                fail(ErrorKind::Auth, "authentication failed"),
+            ),
+        ],
+    );
+    let v = only(&v);
+    assert_eq!(v.key(), "account:ims3/auth");
+    assert_eq!(v.confidence, Confidence::Isolated);
+}
+
+#[test]
+fn hung_store_blames_store_with_the_phase_that_timed_out() {
+    let r = matrix(&|_, store, _, ret, proto| {
+        (store == "store2").then(|| {
+            pe(
+                if ret == "store2" { "greeting" } else { "auth" },
+                ErrorKind::Timeout,
+                ret,
+                proto,
+                "no reply within 5s",
+            )
+        })
+    });
+    let to = fail(ErrorKind::Timeout, "greeting: no reply within 5s");
+    let v = run(
+        &r,
+        &[
+            (svc("store2", "pop3"), to.clone()),
+            (svc("store2", "imap"), to),
+        ],
+    );
+    let v = only(&v);
+    assert_eq!(v.host, "store2");
+    assert!(
+        v.reason.contains("not responding") && v.reason.contains("greeting"),
+        "{}",
+        v.reason
+    );
+}
+
+#[test]
+fn healthy_run_gives_no_verdict() {
+    let r = matrix(&|_, _, _, _, _| None);
+    assert!(run(&r, &[]).is_empty());
+}
