@@ -191,3 +191,111 @@ cmd_selftest() {
   echo "selftest: $ST_PASS passed, $ST_FAIL failed"
   ((ST_FAIL == 0))
 }
+
+# ---------------------------------------------------------------- faulttest
+# mailsite faulttest — inject each fault, observe it with standard clients,
+# repair it, observe the repair.  About a minute.  Leaves no fault behind.
+ft_send() {   # HOST:PORT ACCOUNT TAG -> swaks exit code; 587 uses AUTH
+  local h=${1%:*} port=${1#*:} args=()
+  args=(--server "${IP[$h]}" --port "$port" --to "$2@$DOMAIN" --from "faulttest@$DOMAIN"
+    --ehlo "faulttest.$DOMAIN" --timeout 10 --header "X-Mailsite-Faulttest: $ST_RUN $3"
+    --tls --tls-verify --tls-ca-path "$CA")
+  [[ $port == 587 ]] && args+=(--auth PLAIN --auth-user "$2" --auth-password "$(secret_of "$2")")
+  swaks "${args[@]}" >/dev/null 2>&1
+}
+ft_arrived() {   # ACCOUNT TAG [TIMEOUT]: wait for the tagged message on the account's store
+  local deadline=$((SECONDS + ${3:-15}))
+  while ((SECONDS < deadline)); do
+    maildir_has "${ACCOUNT_STORE[$1]}" "$1" "X-Mailsite-Faulttest: $ST_RUN $2" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+ft_queue() {   # MTA QUEUE -> count
+  cmd_queue "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+ft_wait_queue() {   # MTA QUEUE MIN [TIMEOUT]: until count >= MIN
+  local deadline=$((SECONDS + ${4:-10}))
+  while ((SECONDS < deadline)); do (($(ft_queue "$1" "$2") >= $3)) && return 0; sleep 0.2; done
+  return 1
+}
+ft_login() {   # FRONT PORT ACCOUNT: IMAP login + STATUS through a front end
+  st_curl "$3" "$(st_url imap "${IP[$1]}" "$2")/INBOX" --ssl-reqd --max-time 4 -X 'STATUS INBOX (MESSAGES)' >/dev/null 2>&1
+}
+ft_check() {   # DESCRIPTION CMD...
+  local d=$1; shift
+  if "$@"; then st_ok "$d"; else st_bad "$d"; fi
+}
+ft_not() { ! "$@"; }
+ft_tcp() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+cmd_faulttest() {
+  local h down=""
+  for h in "${HOSTS[@]}"; do host_running "$h" || down+=" $h"; done
+  [[ -z $down ]] || die "hosts not running:$down (run: mailsite up)"
+  [[ -z $(cmd_faults | grep -v '^no faults') ]] && : || die "faults active; run: mailsite repair all"
+  ST_RUN="ft-$(date +%Y%m%d%H%M%S)-$$"
+  say "faulttest run $ST_RUN"
+
+  cmd_fault smtp-refuse mta1 >/dev/null
+  ft_check "smtp-refuse mta1: 127.0.1.1:25 refuses" ft_not ft_tcp "${IP[mta1]}" 25
+  ft_check "smtp-refuse mta1: 587 still accepts mail" ft_send mta1:587 ims1 refuse-587
+  sleep 1.5   # lb health check (inter 1s, fall 1)
+  ft_check "smtp-refuse mta1: lb:25 still accepts mail (via mta2)" ft_send lb:25 ims2 refuse-lb
+  cmd_repair smtp-refuse mta1 >/dev/null
+  ft_check "repair smtp-refuse mta1: 25 accepts mail" ft_send mta1:25 ims1 refuse-repaired
+  ft_check "repair smtp-refuse mta1: messages delivered" ft_arrived ims1 refuse-repaired
+
+  cmd_fault hold mta1 >/dev/null
+  ft_send mta1:25 ims3 hold || true
+  ft_check "hold mta1: new mail goes to hold" ft_wait_queue mta1 hold 1
+  ft_check "hold mta1: not delivered" ft_not ft_arrived ims3 hold 2
+  cmd_repair hold mta1 >/dev/null
+  ft_check "repair hold mta1: held mail delivered" ft_arrived ims3 hold
+  ft_check "repair hold mta1: hold queue empty" test "$(ft_queue mta1 hold)" = 0
+
+  cmd_fault defer mta2 >/dev/null
+  ft_send mta2:587 ims2 defer || true
+  ft_check "defer mta2: mail piles up in deferred" ft_wait_queue mta2 deferred 1
+  cmd_repair defer mta2 >/dev/null
+  ft_check "repair defer mta2: deferred mail delivered" ft_arrived ims2 defer
+  ft_check "repair defer mta2: deferred queue empty" test "$(ft_queue mta2 deferred)" = 0
+
+  cmd_fault lmtp-down store2 >/dev/null
+  ft_check "lmtp-down store2: 127.0.2.2:24 refuses" ft_not ft_tcp "${IP[store2]}" 24
+  ft_check "lmtp-down store2: IMAP on store2 still works" ft_login store2 993 ims4
+  ft_send mta1:25 ims4 lmtp || true
+  ft_check "lmtp-down store2: mail for ims4 deferred on mta1" ft_wait_queue mta1 deferred 1
+  cmd_repair lmtp-down store2 >/dev/null
+  ft_check "repair lmtp-down store2: deferred mail delivered" ft_arrived ims4 lmtp
+
+  cmd_fault hang mmp2 >/dev/null
+  ft_check "hang mmp2: IMAP login through mmp2 times out" ft_not ft_login mmp2 993 ims1
+  ft_check "hang mmp2: mmp1 still works" ft_login mmp1 993 ims1
+  cmd_repair hang mmp2 >/dev/null
+  ft_check "repair hang mmp2: IMAP login through mmp2 works" ft_login mmp2 993 ims1
+
+  cmd_fault badpass ims4 >/dev/null
+  ft_check "badpass ims4: login through mmp1 fails" ft_not ft_login mmp1 993 ims4
+  ft_check "badpass ims4: ims3 on the same store still logs in" ft_login mmp1 993 ims3
+  cmd_repair badpass ims4 >/dev/null
+  ft_check "repair badpass ims4: login through mmp1 works" ft_login mmp1 993 ims4
+
+  # A message already queued on mta2 (held) meets the LDAP outage when released.
+  cmd_fault hold mta2 >/dev/null
+  ft_send mta2:25 ims3 ldap-queued || true
+  cmd_stop ldap1 >/dev/null
+  cmd_repair hold mta2 >/dev/null
+  ft_check "stop ldap1: mta1 does not accept mail (RCPT lookup fails)" ft_not ft_send mta1:25 ims1 ldap
+  ft_check "stop ldap1: login through mmp1 fails" ft_not ft_login mmp1 993 ims1
+  ft_check "stop ldap1: queued mail on mta2 is deferred" ft_wait_queue mta2 deferred 1
+  cmd_start ldap1 >/dev/null
+  ft_check "start ldap1: mta1 accepts mail" ft_send mta1:25 ims1 ldap
+  ft_check "start ldap1: login through mmp1 works" ft_login mmp1 993 ims1
+  ft_check "start ldap1: deferred mail on mta2 delivered" ft_arrived ims3 ldap-queued
+
+  # Remove the run's messages directly from the Maildirs (Dovecot copes).
+  grep -rlsF -- "X-Mailsite-Faulttest: $ST_RUN" "$STATE"/store?/mail/*/Maildir/{new,cur} | xargs -r rm -f
+  echo "faulttest: $ST_PASS passed, $ST_FAIL failed"
+  ((ST_FAIL == 0))
+}
