@@ -1,18 +1,198 @@
-//! `healthmon run`: run cases against the site.
+//! `healthmon run`: run the suites' cases against the site, then report.
 
 use std::path::PathBuf;
 
 use crate::exit;
+use crate::report::{self, Outputs, Reporter};
+use crate::runner::{self, RunOptions};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    healthmon run suites/local.yaml\n  \
+    healthmon run suites/local.yaml --only 'rndtrip/ims1/*' --format json\n  \
+    healthmon run suites/local.yaml --rotate            # from cron, every 5 minutes\n  \
+    healthmon run suites/local.yaml --host mta1         # host checks of mta1 only\n\
+    Outputs: <reports>/systest.log, <reports>/junit.xml, <reports>/last-run.json, <reports>/results/<run-id>.json")]
 pub struct Args {
+    /// Suite files.
     #[arg(required = true)]
     pub suites: Vec<PathBuf>,
+    /// Only cases whose id matches one of these globs (repeatable).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Skip cases whose id matches one of these globs (repeatable).
+    #[arg(long)]
+    pub skip: Vec<String>,
+    /// Run only the rotation path of the current slot of the hour (cron use).
+    #[arg(long, conflicts_with = "slot")]
+    pub rotate: bool,
+    /// Run only the rotation path of the slot in force at minute N (0-59).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..60))]
+    pub slot: Option<u32>,
+    /// Only the host checks of NAME (default: this machine's hostname).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub host: Option<String>,
+    /// Output on stdout: text (summary table) or json (the whole run).
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// JUnit XML file (default: <reports>/junit.xml).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Reports directory (default: the suite's `reports.dir`, else reports/).
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+    /// Do not diagnose failures (no follow-up probes).
+    #[arg(long)]
+    pub no_isolate: bool,
+    /// Run the K-th of N deterministic partitions of the cases (e.g. 2/3).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
 }
 
-pub fn run(_args: Args) -> i32 {
-    eprintln!(
-        "healthmon run: the round-trip runner is not built yet (issue 4); use `healthmon validate --resolve`"
-    );
-    exit::INTERNAL
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}`: expected K/N, e.g. 1/3"))?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: K is not a number"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: N is not a number"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("`{s}`: need 1 <= K <= N"));
+    }
+    Ok((k, n))
+}
+
+pub fn run(args: Args) -> i32 {
+    let suites = match crate::suite::load_all(&args.suites) {
+        Ok((s, warnings)) => {
+            for w in &warnings {
+                eprintln!("{w}");
+            }
+            s
+        }
+        Err(errs) => {
+            for e in &errs {
+                eprintln!("{e}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    let Some(stdout_report) = report::format(&args.format) else {
+        eprintln!(
+            "healthmon run: unknown --format `{}` (one of: {})",
+            args.format,
+            report::format_names().join(", ")
+        );
+        return exit::CONFIG;
+    };
+    if let Some(h) = &args.host {
+        let name = (!h.is_empty()).then_some(h.as_str());
+        if !suites
+            .iter()
+            .any(|s| crate::check::select_host(&s.spec, name).is_some())
+        {
+            eprintln!(
+                "healthmon run: --host {}: no host of the suite has that name or hostname",
+                name.map(String::from)
+                    .unwrap_or_else(|| "(this machine)".into())
+            );
+            return exit::CONFIG;
+        }
+    }
+    let rotate_minute = match (args.rotate, args.slot) {
+        (_, Some(n)) => Some(n),
+        (true, None) => Some(chrono::Timelike::minute(&chrono::Local::now())),
+        (false, None) => None,
+    };
+    let opts = RunOptions {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+        rotate_minute,
+        host: args.host.clone(),
+        isolate: !args.no_isolate,
+        shard: args.shard,
+    };
+    let reports_dir = args
+        .reports
+        .clone()
+        .or_else(|| {
+            suites
+                .iter()
+                .find_map(|s| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))
+        })
+        .unwrap_or_else(|| PathBuf::from("reports"));
+    let out = Outputs {
+        junit: args
+            .junit
+            .clone()
+            .unwrap_or_else(|| reports_dir.join("junit.xml")),
+        reports_dir,
+    };
+    let _lock = match runner::lock(&out.reports_dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("healthmon run: {e}");
+            return exit::ERROR;
+        }
+    };
+    let (cases, skipped) = runner::select(&suites, &opts);
+    if cases.is_empty() {
+        eprintln!("healthmon run: no case selected (check --only/--skip/--rotate/--host/--shard)");
+    }
+
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("healthmon run: cannot start the async runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let summary = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress = tokio::spawn(async move {
+            let mut p = report::terminal::Progress::new();
+            while let Some(ev) = rx.recv().await {
+                p.on_event(&ev);
+            }
+        });
+        let s = runner::run(&suites, cases, skipped, &opts, tx).await;
+        let _ = progress.await;
+        s
+    });
+
+    // Files first (they are the record), then stdout.
+    let mut reporters: Vec<Box<dyn Reporter>> = report::file_reporters();
+    reporters.push(stdout_report);
+    let mut failed = false;
+    for r in &reporters {
+        if let Err(e) = r.report(&summary, &out) {
+            eprintln!("healthmon run: {} report failed: {e}", r.name());
+            failed = true;
+        }
+    }
+    if failed {
+        return exit::INTERNAL;
+    }
+    exit::for_status(summary.worst())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn shard_syntax() {
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+        assert!(parse_shard("0/3").is_err());
+        assert!(parse_shard("4/3").is_err());
+        assert!(parse_shard("3").is_err());
+        assert!(parse_shard("a/3").is_err());
+    }
 }

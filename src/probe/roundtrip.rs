@@ -1,0 +1,344 @@
+//! Round-trip probe: one case = one path. Submit a tagged message through an
+//! MTA, read it back through an MMP (or the store) over POP3/IMAP, verify it
+//! is ours and intact, delete only it. Measures; the judge decides.
+//!
+//! Phases added here on top of the SMTP/POP3/IMAP clients' own: `submit`,
+//! `retrieve`, `delivery` (MTA accepted → probe seen on the retrieve host:
+//! what a customer waits) and `total`. Metrics `hop1_ms`... come from the
+//! Received headers (second resolution: header dates have no fractions).
+
+use std::time::{Duration, Instant};
+
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+
+use super::{imap, pop3, smtp};
+use crate::case::RoundtripCase;
+use crate::result::{ErrorKind, Observation, ProbeError};
+use crate::secret::Secret;
+use crate::suite::model::{AuthMech, RetrProto, SuiteSpec};
+
+/// Cap on the size of a fetched probe (ours are < 1 KiB plus Received headers).
+pub const MAX_PROBE_BYTES: usize = 256 * 1024;
+const DOMAIN: &str = "healthmon.invalid";
+
+/// Run one path. Never panics on server input; every failure is a `ProbeError`
+/// (recorded by the caller in `obs.error`). Records `total` in every case.
+pub async fn run(
+    case_id: &str,
+    rt: &RoundtripCase,
+    suite: &SuiteSpec,
+    obs: &mut Observation,
+) -> Result<(), ProbeError> {
+    let t0 = Instant::now();
+    let res = run_inner(case_id, rt, suite, obs).await;
+    obs.phase("total", ms(t0.elapsed()));
+    res
+}
+
+async fn run_inner(
+    case_id: &str,
+    rt: &RoundtripCase,
+    suite: &SuiteSpec,
+    obs: &mut Observation,
+) -> Result<(), ProbeError> {
+    let step = suite.step_timeout();
+    let setup = |m: String| setup_err(&rt.account, m);
+    let account = suite
+        .accounts
+        .get(&rt.account)
+        .ok_or_else(|| setup(format!("account {} is not in the suite", rt.account)))?;
+    let password = resolve_password(suite, &rt.account)?;
+    let login = suite.login(&rt.account).unwrap_or_default();
+    let sub_ep = suite
+        .endpoint(&rt.submit, rt.via)
+        .ok_or_else(|| setup(format!("host {} has no {} endpoint", rt.submit, rt.via)))?;
+    let ret_ep = suite
+        .endpoint_for(&rt.retrieve, &rt.protocol.endpoints())
+        .ok_or_else(|| {
+            setup(format!(
+                "host {} has no {} endpoint",
+                rt.retrieve,
+                rt.protocol.as_str()
+            ))
+        })?;
+    let token = crate::token::new_token();
+    let sender = suite.sender();
+    let message = build_message(&token, case_id, &sender, &account.address)
+        .map_err(|e| setup(format!("cannot build the probe message: {e}")))?;
+
+    let auth = match sub_ep.auth {
+        Some(AuthMech::None) | None => None,
+        Some(_) => Some((login.as_str(), &password)),
+    };
+    let helo = suite.helo();
+    let req = smtp::SubmitRequest {
+        ep: &sub_ep,
+        helo: &helo,
+        from: &sender,
+        to: &account.address,
+        message: &message,
+        auth,
+        step_timeout: step,
+    };
+    let ts = Instant::now();
+    let sent = smtp::submit(&req, obs).await?;
+    obs.phase("submit", ms(ts.elapsed()));
+    if let Some(q) = &sent.queue_id {
+        obs.fact("queue_id", q.clone());
+    }
+
+    let rreq = pop3::RetrieveRequest {
+        ep: &ret_ep,
+        login: &login,
+        password: &password,
+        token: &token,
+        case_id,
+        step_timeout: step,
+        arrival_deadline: tokio::time::Instant::from_std(sent.accepted_at) + rt.arrival_timeout,
+        max_message_bytes: MAX_PROBE_BYTES,
+    };
+    let tr = Instant::now();
+    let got = match rt.protocol {
+        RetrProto::Pop3 => pop3::retrieve(&rreq, obs).await,
+        RetrProto::Imap => imap::retrieve(&rreq, obs).await,
+    };
+    // The clients time their own wait from login; healthmon's `delivery` is
+    // from the MTA's acceptance, so theirs is kept under another name.
+    for p in obs.phases.iter_mut().filter(|p| p.phase == "delivery") {
+        p.phase = "wait".into();
+    }
+    let got = got?;
+    obs.phase("retrieve", ms(tr.elapsed()));
+    let delivery = got.detected_at.saturating_duration_since(sent.accepted_at);
+    obs.phase("delivery", ms(delivery));
+    if got.reaped > 0 {
+        obs.fact("reaped", got.reaped.to_string());
+    }
+    obs.metric("reaped", got.reaped as f64, "");
+
+    let parsed = verify(&got.raw, &token, case_id).map_err(|m| ProbeError {
+        phase: "verify".into(),
+        kind: ErrorKind::Corrupt,
+        message: m,
+        host: Some(rt.retrieve.clone()),
+        protocol: Some(rt.protocol.as_str().into()),
+    })?;
+    record_hops(&parsed, obs);
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn setup_err(account: &str, message: String) -> ProbeError {
+    ProbeError {
+        phase: "setup".into(),
+        kind: ErrorKind::Local,
+        message,
+        host: Some(format!("account:{account}")),
+        protocol: None,
+    }
+}
+
+/// The account's password from its `password_env`/`password_file` reference;
+/// the error names the reference, never a value.
+pub fn resolve_password(suite: &SuiteSpec, account: &str) -> Result<Secret, ProbeError> {
+    let r = suite.secret_ref(account).ok_or_else(|| {
+        setup_err(
+            account,
+            format!("account {account} has no password reference"),
+        )
+    })?;
+    r.resolve().map_err(|e| {
+        setup_err(
+            account,
+            format!("password of {account} ({}): {e}", r.describe()),
+        )
+    })
+}
+
+/// Integrity line: FNV-1a 64 over token, case id and payload. Not security —
+/// it shows the body survived the trip unchanged.
+fn checksum(token: &str, case_id: &str, payload: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in token
+        .bytes()
+        .chain([0])
+        .chain(case_id.bytes())
+        .chain([0])
+        .chain(payload.bytes())
+    {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn payload(token: &str) -> String {
+    // Long enough to notice truncation; short enough (< 76) to stay 7bit.
+    format!("{token}0123456789abcdef")
+}
+
+/// The probe message, CRLF line endings, not dot-stuffed.
+pub fn build_message(token: &str, case_id: &str, from: &str, to: &str) -> Result<Vec<u8>, String> {
+    let from = from.parse().map_err(|e| format!("sender {from}: {e}"))?;
+    let to = to.parse().map_err(|e| format!("recipient {to}: {e}"))?;
+    let pl = payload(token);
+    let body = format!(
+        "healthmon round-trip probe for {case_id}.\r\n\
+         It is deleted by the monitor when read; you may delete it.\r\n\
+         token: {token}\r\n\
+         payload: {pl}\r\n\
+         checksum: {}\r\n",
+        checksum(token, case_id, &pl)
+    );
+    let m = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!("healthmon probe {case_id}"))
+        .message_id(Some(format!("<{token}@{DOMAIN}>")))
+        .date_now()
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Healthmon-Probe"),
+            format!("{token} {case_id}"),
+        ))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    Ok(m.formatted())
+}
+
+/// Is this our probe, intact? Checks Message-ID, the probe header and the
+/// body's token/payload/checksum lines.
+pub fn verify<'a>(
+    raw: &'a [u8],
+    token: &str,
+    case_id: &str,
+) -> Result<mail_parser::Message<'a>, String> {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .ok_or("retrieved message does not parse as a mail message")?;
+    let want_id = format!("{token}@{DOMAIN}");
+    if msg.message_id() != Some(want_id.as_str()) {
+        return Err(format!(
+            "Message-ID mismatch: got {:?}",
+            msg.message_id()
+                .map(|s| super::wire::sanitize(s.as_bytes(), 120))
+        ));
+    }
+    let hdr = msg
+        .header_raw("X-Healthmon-Probe")
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "));
+    if hdr.as_deref() != Some(format!("{token} {case_id}").as_str()) {
+        return Err("X-Healthmon-Probe header missing or altered".into());
+    }
+    let body = msg.body_text(0).unwrap_or_default().into_owned();
+    let line = |k: &str| {
+        body.lines()
+            .find_map(|l| l.trim_end().strip_prefix(k))
+            .map(|s| s.trim().to_string())
+    };
+    let pl = line("payload:").unwrap_or_default();
+    if line("token:").as_deref() != Some(token)
+        || pl != payload(token)
+        || line("checksum:").as_deref() != Some(checksum(token, case_id, &pl).as_str())
+    {
+        return Err("probe body altered (token/payload/checksum lines do not match)".into());
+    }
+    Ok(msg)
+}
+
+/// Per-hop delays from the Date header and the Received headers (oldest
+/// first). A negative hop means the two hosts' clocks disagree: recorded as
+/// `clock_skew=<hop>` instead of trusted.
+pub fn record_hops(msg: &mail_parser::Message<'_>, obs: &mut Observation) {
+    let mut times: Vec<(i64, String)> = Vec::new();
+    if let Some(d) = msg.date() {
+        times.push((d.to_timestamp(), "submitted".into()));
+    }
+    let recv: Vec<_> = msg.received_all().collect();
+    for r in recv.iter().rev() {
+        let Some(d) = r.date.as_ref() else { continue };
+        let by = match &r.by {
+            Some(mail_parser::Host::Name(n)) => n.to_string(),
+            Some(mail_parser::Host::IpAddr(ip)) => ip.to_string(),
+            None => "?".into(),
+        };
+        times.push((d.to_timestamp(), by));
+    }
+    let mut skew = Vec::new();
+    for (i, w) in times.windows(2).enumerate() {
+        let hop = i + 1;
+        let delta = (w[1].0 - w[0].0) * 1000;
+        obs.metric(&format!("hop{hop}_ms"), delta as f64, "ms");
+        obs.fact(
+            &format!("hop{hop}_by"),
+            super::wire::sanitize(w[1].1.as_bytes(), 120),
+        );
+        if delta < 0 {
+            skew.push(hop.to_string());
+        }
+    }
+    if !skew.is_empty() {
+        obs.fact("clock_skew", skew.join(","));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_message_verifies_and_tampering_is_caught() {
+        let tok = crate::token::new_token();
+        let id = "rndtrip/ims1/mta1/mmp1/pop3";
+        let raw = build_message(&tok, id, "hm@monitor.example.test", "ims1@example.test").unwrap();
+        let text = String::from_utf8(raw.clone()).unwrap();
+        assert!(
+            text.contains(&format!("Message-ID: <{tok}@healthmon.invalid>")),
+            "{text}"
+        );
+        let unfolded = text.replace("\r\n ", " ");
+        assert!(
+            unfolded.contains(&format!("X-Healthmon-Probe: {tok} {id}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Transfer-Encoding: 7bit\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\n\r\n"));
+        verify(&raw, &tok, id).unwrap();
+        // Another token, another case id, a changed body: each rejected.
+        assert!(verify(&raw, &crate::token::new_token(), id).is_err());
+        assert!(verify(&raw, &tok, "rndtrip/ims2/mta1/mmp1/pop3").is_err());
+        let bad = text.replace("456789abcdef", "456789abcdeF");
+        assert!(
+            verify(bad.as_bytes(), &tok, id)
+                .unwrap_err()
+                .contains("altered")
+        );
+    }
+
+    #[test]
+    fn hops_from_received_headers_with_skew() {
+        let raw = "Received: from mta1 by store1.example.test with LMTP; Tue, 10 Jan 2001 00:05:03 +0000\r\n\
+Received: from client by mta1.example.test with ESMTPS; Tue, 10 Jan 2001 00:05:05 +0000\r\n\
+Date: Tue, 10 Jan 2001 00:05:04 +0000\r\n\
+Message-ID: <x@y>\r\n\r\nbody\r\n";
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        let mut o = Observation::default();
+        record_hops(&msg, &mut o);
+        assert_eq!(o.metric_value("hop1_ms"), Some(1000.0));
+        assert_eq!(o.metric_value("hop2_ms"), Some(-2000.0));
+        assert_eq!(o.facts.get("clock_skew").map(String::as_str), Some("2"));
+        assert_eq!(
+            o.facts.get("hop2_by").map(String::as_str),
+            Some("store1.example.test")
+        );
+    }
+}
