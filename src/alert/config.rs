@@ -55,6 +55,9 @@ pub struct RouteSpec {
     /// Channel names tried in order when a primary channel fails.
     #[serde(default)]
     pub fallback: Vec<String>,
+    /// `false`: the route carries only reports and tests, never alerts.
+    #[serde(default)]
+    pub alerts: Option<bool>,
 }
 
 /// All given lists must match (an empty list matches anything).

@@ -41,6 +41,9 @@ impl<'a> Router<'a> {
 
     /// Does `route` take this alert notice?
     pub fn matches(&self, route: &RouteSpec, n: &Notice) -> bool {
+        if route.alerts == Some(false) {
+            return false;
+        }
         let m = &route.matcher;
         let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
         let roles: Vec<&String> = self

@@ -107,8 +107,11 @@ pub fn check(spec: &Spec) -> Vec<(Severity, String)> {
     let p = &spec.program;
     if p.is_absolute() && !p.exists() {
         vec![(
-            Severity::Error,
-            format!("program: {} does not exist", p.display()),
+            Severity::Warning,
+            format!(
+                "program: {} does not exist (alerts through this channel will fail)",
+                p.display()
+            ),
         )]
     } else {
         vec![]
