@@ -145,11 +145,12 @@ st_cleanup() {   # delete the run's messages through mmp1 (IMAP)
   for u in "${ACCOUNTS[@]}"; do
     out=$(st_curl "$u" "$url" -X "UID SEARCH HEADER X-Mailsite-Selftest \"$ST_RUN\"" 2>&1) || { st_bad "delete $u's messages" "$out"; continue; }
     uids=$(sed -n 's/^\* SEARCH//p' <<<"$out" | tr -d '\r')
-    set=$(echo $uids | tr ' ' ',')
+    set=$(xargs <<<"$uids" | tr ' ' ',')
     if [[ -n $set ]]; then
-      st_curl "$u" "$url" -X "UID STORE $set +FLAGS.SILENT (\\Deleted)" >/dev/null 2>&1 &&
-        st_curl "$u" "$url" -X "UID EXPUNGE $set" >/dev/null 2>&1 ||
-        { st_bad "delete $u's messages via mmp1" "STORE/EXPUNGE failed"; continue; }
+      if ! st_curl "$u" "$url" -X "UID STORE $set +FLAGS.SILENT (\\Deleted)" >/dev/null 2>&1 ||
+        ! st_curl "$u" "$url" -X "UID EXPUNGE $set" >/dev/null 2>&1; then
+        st_bad "delete $u's messages via mmp1" "STORE/EXPUNGE failed"; continue
+      fi
     fi
     if maildir_has "${ACCOUNT_STORE[$u]}" "$u" "X-Mailsite-Selftest: $ST_RUN"; then
       st_bad "delete $u's messages via mmp1" "still on ${ACCOUNT_STORE[$u]}"
@@ -163,7 +164,7 @@ cmd_selftest() {
   local h u f p down=""
   for h in "${HOSTS[@]}"; do host_running "$h" || down+=" $h"; done
   [[ -z $down ]] || die "hosts not running:$down (run: mailsite up)"
-  [[ -z $(cmd_faults | grep -v '^no faults') ]] || say "warning: faults active: $(cmd_faults | tr '\n' ' ')"
+  if any_faults; then say "warning: faults active: $(cmd_faults | tr '\n' ' ')"; fi
   ST_RUN="st-$(date +%Y%m%d%H%M%S)-$$"
   ST_SENT=()
   say "selftest run $ST_RUN"
@@ -233,7 +234,7 @@ cmd_faulttest() {
   local h down=""
   for h in "${HOSTS[@]}"; do host_running "$h" || down+=" $h"; done
   [[ -z $down ]] || die "hosts not running:$down (run: mailsite up)"
-  [[ -z $(cmd_faults | grep -v '^no faults') ]] && : || die "faults active; run: mailsite repair all"
+  if any_faults; then die "faults active; run: mailsite repair all"; fi
   ST_RUN="ft-$(date +%Y%m%d%H%M%S)-$$"
   say "faulttest run $ST_RUN"
 
