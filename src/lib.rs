@@ -17,6 +17,7 @@ pub mod case;
 pub mod check;
 pub mod cli;
 pub mod cmd;
+pub mod daemon;
 pub mod daily;
 pub mod event;
 pub mod exit;
