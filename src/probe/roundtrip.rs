@@ -63,6 +63,8 @@ async fn run_inner(
             ))
         })?;
     let token = crate::token::new_token();
+    // Not a secret: isolation uses it to look for this very probe on the store.
+    obs.fact("token", token.clone());
     let sender = suite.sender();
     let message = build_message(&token, case_id, &sender, &account.address)
         .map_err(|e| setup(format!("cannot build the probe message: {e}")))?;
