@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use healthmon::report::junit::{render, xml_safe};
+use healthmon::report::junit::{attr_safe, cdata_safe, render};
 use healthmon::result::*;
 use proptest::prelude::*;
 
@@ -75,7 +75,12 @@ fn check(text: &str) {
         .descendants()
         .find(|x| x.has_tag_name("failure"))
         .unwrap();
-    assert_eq!(f.attribute("message"), Some(xml_safe(text).as_str()));
+    assert_eq!(f.attribute("message"), Some(attr_safe(text).as_str()));
+    // The element text carries the message too (GitLab shows only the text);
+    // CDATA keeps line breaks, so compare after XML's CRLF → LF rule.
+    let body = f.text().unwrap_or("");
+    let want = cdata_safe(text).replace("\r\n", "\n").replace('\r', "\n");
+    assert!(body.starts_with(&want), "{body:?} vs {want:?}");
 }
 
 #[test]

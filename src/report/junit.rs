@@ -53,6 +53,13 @@ pub fn xml_safe(s: &str) -> String {
     out
 }
 
+/// Text for an attribute: [`xml_safe`] on one line (parsers turn raw tabs
+/// and line breaks in attributes into spaces anyway; doing it here keeps what
+/// we wrote and what a reader gets identical).
+pub fn attr_safe(s: &str) -> String {
+    xml_safe(s).replace(['\t', '\n', '\r'], " ")
+}
+
 /// Text safe inside `<![CDATA[...]]>`: also breaks up `]]>`, which would end
 /// the section early.
 pub fn cdata_safe(s: &str) -> String {
@@ -70,9 +77,9 @@ pub fn render(run: &RunSummary) -> Result<Vec<u8>, String> {
         }
     }
     for name in names {
-        let mut suite = TestSuite::new(&xml_safe(name));
+        let mut suite = TestSuite::new(&attr_safe(name));
         suite.set_timestamp(ts);
-        suite.hostname = xml_safe(&run.site);
+        suite.hostname = attr_safe(&run.site);
         for r in run.results.iter().filter(|r| r.suite == name) {
             suite.add_testcase(testcase(run, r));
         }
@@ -87,7 +94,7 @@ pub fn render(run: &RunSummary) -> Result<Vec<u8>, String> {
 }
 
 fn testcase(run: &RunSummary, r: &CaseResult) -> TestCase {
-    let name = xml_safe(&r.id);
+    let name = attr_safe(&r.id);
     let time = Duration::seconds_f64(r.duration_ms.max(0.0) / 1000.0);
     let mut message = r.message.clone();
     if let Some(v) = r.verdict.as_deref().and_then(|k| run.verdict(k)) {
@@ -97,7 +104,7 @@ fn testcase(run: &RunSummary, r: &CaseResult) -> TestCase {
     let mut tc = match r.status {
         Status::Pass => TestCase::success(&name, time),
         Status::Warning | Status::Critical => {
-            let mut t = TestCase::failure(&name, time, r.status.as_str(), &xml_safe(&message));
+            let mut t = TestCase::failure(&name, time, r.status.as_str(), &attr_safe(&message));
             if let junit_report::TestResult::Failure { cause, .. } = &mut t.result {
                 *cause = detail(&message);
             }
@@ -110,15 +117,15 @@ fn testcase(run: &RunSummary, r: &CaseResult) -> TestCase {
                 .as_ref()
                 .map(|e| e.kind.as_str())
                 .unwrap_or("error");
-            let mut t = TestCase::error(&name, time, kind, &xml_safe(&message));
+            let mut t = TestCase::error(&name, time, kind, &attr_safe(&message));
             if let junit_report::TestResult::Error { cause, .. } = &mut t.result {
                 *cause = detail(&message);
             }
             t
         }
-        Status::Skipped => TestCase::skipped_with_cause(&name, "skipped", &xml_safe(&r.message)),
+        Status::Skipped => TestCase::skipped_with_cause(&name, "skipped", &attr_safe(&r.message)),
     };
-    tc.set_classname(&xml_safe(&format!("{}.{}", r.site, r.kind)));
+    tc.set_classname(&attr_safe(&format!("{}.{}", r.site, r.kind)));
     if r.status != Status::Skipped {
         tc.set_system_out(&cdata_safe(&system_out(r)));
     }
