@@ -193,3 +193,68 @@ fn a_threshold_below_the_real_latency_is_critical() {
     assert_eq!((failures, errors), (1, 0));
     assert_eq!(tests, skipped + 1);
 }
+
+#[path = "mailprobe/mod.rs"]
+mod mailprobe;
+
+/// The user's own mail — one flagged \Deleted, one unread, one seen and
+/// flagged — is exactly as it was after every ims2 path ran (POP3 and IMAP,
+/// through both MMPs and the store).
+#[test]
+fn a_run_leaves_the_users_own_mail_exactly_as_it_was() {
+    let _g = site_shared();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tag = healthmon::token::random_hex(6);
+    let user_mail = |snap: Vec<(u32, String, String, Vec<String>)>| -> Vec<_> {
+        snap.into_iter()
+            .filter(|(_, _, probe, _)| probe.is_empty())
+            .collect()
+    };
+    let before = rt.block_on(async {
+        let mut c = mailprobe::RawImap::login("store1", "ims2").await;
+        for (i, flags) in ["\\Deleted", "", "\\Seen \\Flagged"].iter().enumerate() {
+            let mid = format!("user-{tag}-{i}@elsewhere.example");
+            c.append(
+                flags,
+                &mailprobe::user_message(&mid, "ims2@example.test", "hello"),
+            )
+            .await;
+        }
+        let s = c.snapshot().await;
+        c.logout().await;
+        s
+    });
+    let before = user_mail(before);
+    let seeded: Vec<_> = before.iter().filter(|m| m.1.contains(&tag)).collect();
+    assert_eq!(seeded.len(), 3, "{before:?}");
+    assert!(seeded.iter().any(|m| m.3 == ["\\Deleted"]) && seeded.iter().any(|m| m.3.is_empty()));
+
+    let reports = tempfile::tempdir().unwrap();
+    let o = run(
+        &local_suite(),
+        reports.path(),
+        &["--only", "rndtrip/ims2/*"],
+    );
+    let run = last_run(reports.path());
+    let ran: Vec<_> = run
+        .results
+        .iter()
+        .filter(|r| r.status != Status::Skipped)
+        .collect();
+    assert_eq!(ran.len(), 18, "{}", show(&o));
+    assert!(ran.iter().all(|r| r.status == Status::Pass), "{}", show(&o));
+
+    let after = rt.block_on(async {
+        let mut c = mailprobe::RawImap::login("store1", "ims2").await;
+        let s = c.snapshot().await;
+        let mine: Vec<u32> = s
+            .iter()
+            .filter(|m| m.1.contains(&tag))
+            .map(|m| m.0)
+            .collect();
+        c.remove(&mine).await;
+        c.logout().await;
+        s
+    });
+    assert_eq!(user_mail(after), before, "the user's own mail changed");
+}
