@@ -25,6 +25,7 @@ pub mod filter;
 pub mod isolate;
 pub mod judge;
 pub mod logging;
+pub mod nagios_range;
 pub mod report;
 pub mod result;
 pub mod runner;

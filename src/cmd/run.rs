@@ -47,6 +47,15 @@ pub struct Args {
     /// Run the K-th of N deterministic partitions of the cases (e.g. 2/3).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
+    /// Nagios range on each case's total time in ms (e.g. 5000, @0:10); replaces the suite's `total` warning.
+    #[arg(long, value_name = "RANGE", value_parser = crate::nagios_range::parse)]
+    pub warning: Option<crate::nagios_range::Range>,
+    /// Nagios range on each case's total time in ms (e.g. 15000); replaces the suite's `total` critical.
+    #[arg(long, value_name = "RANGE", value_parser = crate::nagios_range::parse)]
+    pub critical: Option<crate::nagios_range::Range>,
+    /// Also write Prometheus metrics to DIR/healthmon_<site>.prom (node_exporter textfile collector).
+    #[arg(long, value_name = "DIR")]
+    pub textfile: Option<PathBuf>,
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
@@ -155,7 +164,7 @@ pub fn run(args: Args) -> i32 {
             return exit::INTERNAL;
         }
     };
-    let summary = rt.block_on(async {
+    let mut summary = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let progress = tokio::spawn(async move {
             let mut p = report::terminal::Progress::new();
@@ -169,9 +178,22 @@ pub fn run(args: Args) -> i32 {
     });
 
     // Files first (they are the record), then stdout.
+    let mut failed = false;
+    let limits = (args.warning, args.critical);
+    report::nagios::apply_total(&mut summary, &suites, limits);
+    let nagios = args.format == "nagios";
+    let stdout_report: Box<dyn Reporter> = match nagios {
+        true => Box::new(report::nagios::Nagios::new(&suites, limits)),
+        false => stdout_report,
+    };
     let mut reporters: Vec<Box<dyn Reporter>> = report::file_reporters();
     reporters.push(stdout_report);
-    let mut failed = false;
+    if let Some(dir) = &args.textfile
+        && let Err(e) = report::metrics::write_textfile(dir, &summary)
+    {
+        eprintln!("healthmon run: textfile: {e}");
+        failed = true;
+    }
     for r in &reporters {
         if let Err(e) = r.report(&summary, &out) {
             eprintln!("healthmon run: {} report failed: {e}", r.name());
@@ -181,7 +203,10 @@ pub fn run(args: Args) -> i32 {
     if failed {
         return exit::INTERNAL;
     }
-    exit::for_status(summary.worst())
+    match nagios {
+        true => exit::nagios_for_status(summary.worst()),
+        false => exit::for_status(summary.worst()),
+    }
 }
 
 #[cfg(test)]

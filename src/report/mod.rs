@@ -7,6 +7,8 @@
 
 pub mod json;
 pub mod junit;
+pub mod metrics;
+pub mod nagios;
 pub mod systest;
 pub mod terminal;
 
@@ -36,6 +38,7 @@ pub trait Reporter {
 pub const FORMATS: &[(&str, fn() -> Box<dyn Reporter>)] = &[
     ("text", || Box::new(terminal::Summary)),
     ("json", || Box::new(json::Stdout)),
+    ("nagios", || Box::new(nagios::Nagios::default())),
 ];
 
 /// Look up a `--format` name.

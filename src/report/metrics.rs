@@ -1,0 +1,279 @@
+//! Prometheus text exposition (classic format 0.0.4), hand-written: served by
+//! the daemon at `/metrics` and written by `run --textfile DIR` for
+//! node_exporter's textfile collector.
+//!
+//! Names follow blackbox_exporter (`*_probe_success`, `*_probe_duration_seconds`).
+//! Labels are low-cardinality and value-free: site, suite, case, kind,
+//! component, phase, queue — never message ids or error text. No sample
+//! timestamps (the scrape time is the sample time; the textfile collector
+//! rejects them).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::result::{CaseResult, RunSummary, Status};
+
+/// One metric family: help, type and its samples in insertion order.
+struct Family {
+    help: &'static str,
+    kind: &'static str,
+    samples: Vec<(Vec<(&'static str, String)>, f64)>,
+}
+
+/// Builder that keeps families together (a family may appear only once in
+/// the exposition) and in a stable order.
+#[derive(Default)]
+pub struct Exposition {
+    order: Vec<&'static str>,
+    families: BTreeMap<&'static str, Family>,
+}
+
+impl Exposition {
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        kind: &'static str,
+        help: &'static str,
+        labels: Vec<(&'static str, String)>,
+        value: f64,
+    ) {
+        let f = self.families.entry(name).or_insert_with(|| {
+            self.order.push(name);
+            Family {
+                help,
+                kind,
+                samples: Vec::new(),
+            }
+        });
+        f.samples.push((labels, value));
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for name in &self.order {
+            let f = &self.families[name];
+            let _ = writeln!(out, "# HELP {name} {}", f.help);
+            let _ = writeln!(out, "# TYPE {name} {}", f.kind);
+            for (labels, v) in &f.samples {
+                out.push_str(name);
+                if !labels.is_empty() {
+                    out.push('{');
+                    for (i, (k, val)) in labels.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        let _ = write!(out, "{k}=\"{}\"", escape(val));
+                    }
+                    out.push('}');
+                }
+                let _ = writeln!(out, " {}", value(*v));
+            }
+        }
+        out
+    }
+}
+
+/// Label value escaping of the text format: `\`, `"` and newline.
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Nagios-style state of a case: 0 ok, 1 warning, 2 critical, 3 unknown.
+pub fn state(s: Status) -> f64 {
+    crate::exit::nagios_for_status(s) as f64
+}
+
+/// The component a case is about: its host for host/security checks, else
+/// the case kind (a round trip crosses several hosts).
+fn component(r: &CaseResult) -> String {
+    match r.labels.get("host") {
+        Some(h) => h.clone(),
+        None => r.kind.clone(),
+    }
+}
+
+/// Add the samples of one finished run.
+pub fn add_run(e: &mut Exposition, run: &RunSummary) {
+    let suite = crate::daemon::state::suite_key(run);
+    let base = || vec![("site", run.site.clone()), ("suite", suite.clone())];
+    e.add(
+        "healthmon_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time the last run of the suite finished.",
+        base(),
+        run.finished_at.timestamp_millis() as f64 / 1000.0,
+    );
+    e.add(
+        "healthmon_run_duration_seconds",
+        "gauge",
+        "Wall time of the last run of the suite.",
+        base(),
+        run.duration_ms / 1000.0,
+    );
+    for r in run.results.iter().filter(|r| r.status != Status::Skipped) {
+        let labels = || {
+            let mut l = base();
+            l.push(("case", r.id.clone()));
+            l.push(("kind", r.kind.clone()));
+            l.push(("component", component(r)));
+            l
+        };
+        e.add(
+            "healthmon_probe_success",
+            "gauge",
+            "1 if the case passed, 0 if it failed or could not run.",
+            labels(),
+            if r.status == Status::Pass { 1.0 } else { 0.0 },
+        );
+        e.add(
+            "healthmon_check_state",
+            "gauge",
+            "Nagios state of the case: 0 ok, 1 warning, 2 critical, 3 unknown.",
+            labels(),
+            state(r.status),
+        );
+        let o = &r.observation;
+        e.add(
+            "healthmon_probe_duration_seconds",
+            "gauge",
+            "Total time of the case in seconds.",
+            labels(),
+            o.phase_ms("total").unwrap_or(r.duration_ms) / 1000.0,
+        );
+        let mut seen: Vec<&str> = Vec::new();
+        for p in &o.phases {
+            if p.phase == "total" || seen.contains(&p.phase.as_str()) {
+                continue;
+            }
+            seen.push(&p.phase);
+            let mut l = labels();
+            l.push(("phase", p.phase.clone()));
+            e.add(
+                "healthmon_probe_phase_duration_seconds",
+                "gauge",
+                "Time of one phase of the case (summed over its occurrences) in seconds.",
+                l,
+                o.phase_ms(&p.phase).unwrap_or(p.ms) / 1000.0,
+            );
+        }
+        if r.label("check") == "queue" {
+            for m in o.metrics.iter().filter(|m| m.unit.is_empty()) {
+                let mut l = labels();
+                l.push(("queue", m.name.clone()));
+                e.add(
+                    "healthmon_queue_messages",
+                    "gauge",
+                    "Messages in a mail queue of the host.",
+                    l,
+                    m.value,
+                );
+            }
+        }
+        if let Some(t) = o
+            .facts
+            .get("tls_cert_not_after")
+            .and_then(|t| t.parse::<i64>().ok())
+        {
+            e.add(
+                "healthmon_tls_cert_expiry_timestamp_seconds",
+                "gauge",
+                "notAfter of the server certificate seen by the case, unix seconds.",
+                labels(),
+                t as f64,
+            );
+        }
+    }
+    for v in &run.verdicts {
+        let mut l = base();
+        l.push(("component", v.host.clone()));
+        l.push(("protocol", v.protocol.clone()));
+        e.add(
+            "healthmon_verdict_info",
+            "gauge",
+            "A root cause isolated by the last run (1 while it stands).",
+            l,
+            1.0,
+        );
+    }
+}
+
+/// Exposition of a set of runs (the latest per suite).
+pub fn render(runs: &[&RunSummary]) -> String {
+    let mut e = Exposition::default();
+    for r in runs {
+        add_run(&mut e, r);
+    }
+    e.render()
+}
+
+/// `healthmon_<site>.prom`, the site reduced to `[A-Za-z0-9_]`.
+pub fn textfile_path(dir: &Path, site: &str) -> PathBuf {
+    let s: String = site
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    dir.join(format!("healthmon_{s}.prom"))
+}
+
+/// Write the textfile atomically (temp file + rename: node_exporter never
+/// reads half a file).
+pub fn write_textfile(dir: &Path, run: &RunSummary) -> Result<PathBuf, String> {
+    let p = textfile_path(dir, &run.site);
+    crate::atomic::write(&p, render(&[run]).as_bytes())
+        .map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_values() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(value(1.5), "1.5");
+        assert_eq!(value(f64::INFINITY), "+Inf");
+        assert_eq!(
+            textfile_path(Path::new("/d"), "isp.example/x").to_str(),
+            Some("/d/healthmon_isp_example_x.prom")
+        );
+    }
+
+    #[test]
+    fn families_are_grouped() {
+        let mut e = Exposition::default();
+        e.add("a_x", "gauge", "h", vec![("k", "1".into())], 1.0);
+        e.add("b_y", "gauge", "h", vec![], 2.0);
+        e.add("a_x", "gauge", "h", vec![("k", "2".into())], 3.0);
+        let t = e.render();
+        assert_eq!(t.matches("# TYPE a_x").count(), 1);
+        assert!(
+            t.find("a_x{k=\"2\"} 3").unwrap() < t.find("# HELP b_y").unwrap(),
+            "{t}"
+        );
+    }
+}

@@ -1,0 +1,359 @@
+//! Nagios / Icinga plugin output (`run --format nagios`, `healthmon check`),
+//! per the monitoring-plugins development guidelines:
+//!
+//! ```text
+//! HEALTHMON CRITICAL - 2 of 32 cases failed: store1 imap, mta2 smtp | 'cases'=32;;;0; 'failed'=2;;;0;
+//! CRITICAL rndtrip/ims1/mta1/store1/imap: retrieve: ... (store1/imap)
+//! 32 cases run, 30 passed, 0 skipped in 12.3s | 'rndtrip/ims1/mta1/mmp1/pop3'=812ms;5000;15000;0;
+//! 'rndtrip/ims1/mta1/mmp1/pop3 delivery'=301ms;3000;10000;0;
+//! ```
+//!
+//! The exit code comes from `exit::nagios_for_status` (0 OK, 1 WARNING,
+//! 2 CRITICAL, 3 UNKNOWN); the status word always matches it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Outputs, Reporter};
+use crate::case::CaseKind;
+use crate::nagios_range::Range;
+use crate::result::{CaseResult, RunSummary, Status};
+use crate::suite::LoadedSuite;
+
+/// Items named in the status line before `+N more`.
+const STATUS_ITEMS: usize = 4;
+/// RRD (pnp4nagios, Icinga) keeps the first 19 characters of a label.
+const LABEL_UNIQUE: usize = 19;
+
+/// (warning, critical) of one perfdata item.
+pub type Limits = (Option<Range>, Option<Range>);
+
+/// The reporter. `limits` (case id, phase) fill the warn/crit fields;
+/// `total` are the `--warning/--critical` one-off ranges on the total time.
+#[derive(Debug, Clone, Default)]
+pub struct Nagios {
+    pub limits: HashMap<(String, String), Limits>,
+    pub total: Limits,
+}
+
+impl Nagios {
+    /// Warn/crit fields from the suites' thresholds (expanded again: the
+    /// reporter stays a pure function of the finished run plus config).
+    pub fn new(suites: &[LoadedSuite], total: Limits) -> Nagios {
+        let mut limits = HashMap::new();
+        for (i, s) in suites.iter().enumerate() {
+            for c in crate::suite::expand::expand(&s.spec, i) {
+                let CaseKind::Roundtrip(rt) = &c.kind else {
+                    continue;
+                };
+                for (phase, l) in &rt.thresholds {
+                    let r = |d: Option<crate::suite::duration::Dur>| d.map(|d| Range::upto(d.ms()));
+                    limits.insert((c.id.clone(), phase.clone()), (r(l.warning), r(l.critical)));
+                }
+            }
+        }
+        Nagios { limits, total }
+    }
+
+    fn limits_of(&self, id: &str, phase: &str) -> Limits {
+        let (w, c) = self
+            .limits
+            .get(&(id.to_string(), phase.to_string()))
+            .copied()
+            .unwrap_or((None, None));
+        if phase == "total" {
+            (self.total.0.or(w), self.total.1.or(c))
+        } else {
+            (w, c)
+        }
+    }
+
+    pub fn render(&self, run: &RunSummary) -> String {
+        let worst = run.worst();
+        let ran: Vec<&CaseResult> = run
+            .results
+            .iter()
+            .filter(|r| r.status != Status::Skipped)
+            .collect();
+        let bad: Vec<&CaseResult> = ran.iter().copied().filter(|r| r.status.is_bad()).collect();
+        let mut out = format!("HEALTHMON {} - {}", word(worst), headline(run, &ran, &bad));
+        out.push_str(&format!(
+            " | 'cases'={};;;0; 'failed'={};;;0; 'duration'={}ms;;;0;\n",
+            ran.len(),
+            bad.len(),
+            num(run.duration_ms)
+        ));
+        for r in &bad {
+            let why = match &r.verdict {
+                Some(v) => format!(" ({v})"),
+                None => String::new(),
+            };
+            out.push_str(&text(&format!(
+                "{} {}: {}{why}",
+                word(r.status),
+                r.id,
+                r.message
+            )));
+            out.push('\n');
+        }
+        for v in &run.verdicts {
+            out.push_str(&text(&format!("verdict {}", v.line())));
+            out.push('\n');
+        }
+        let skipped = run.results.len() - ran.len();
+        out.push_str(&format!(
+            "{} cases run, {} passed, {skipped} skipped in {:.1}s",
+            ran.len(),
+            ran.len() - bad.len(),
+            run.duration_ms / 1000.0
+        ));
+        let perf = self.perfdata(&ran);
+        let mut first = true;
+        for item in perf {
+            out.push_str(if first { " | " } else { "\n" });
+            out.push_str(&item);
+            first = false;
+        }
+        out.push('\n');
+        out
+    }
+
+    /// One item per case (total time), per recorded phase and per metric.
+    fn perfdata(&self, ran: &[&CaseResult]) -> Vec<String> {
+        let mut raw: Vec<(String, String, Limits)> = Vec::new();
+        for r in ran {
+            let o = &r.observation;
+            let total = o.phase_ms("total").unwrap_or(r.duration_ms);
+            raw.push((
+                r.id.clone(),
+                format!("{}ms", num(total)),
+                self.limits_of(&r.id, "total"),
+            ));
+            let mut seen: Vec<&str> = Vec::new();
+            for p in &o.phases {
+                if p.phase == "total" || seen.contains(&p.phase.as_str()) {
+                    continue;
+                }
+                seen.push(&p.phase);
+                let ms = o.phase_ms(&p.phase).unwrap_or(p.ms);
+                raw.push((
+                    format!("{} {}", r.id, p.phase),
+                    format!("{}ms", num(ms)),
+                    self.limits_of(&r.id, &p.phase),
+                ));
+            }
+            for m in &o.metrics {
+                let uom = if UOMS.contains(&m.unit.as_str()) {
+                    m.unit.as_str()
+                } else {
+                    ""
+                };
+                raw.push((
+                    format!("{} {}", r.id, m.name),
+                    format!("{}{uom}", num(m.value)),
+                    (None, None),
+                ));
+            }
+        }
+        let labels = unique_labels(raw.iter().map(|(l, _, _)| l.clone()).collect());
+        raw.into_iter()
+            .zip(labels)
+            .map(|((_, value, (w, c)), label)| {
+                let f = |r: Option<Range>| r.map(|r| r.to_string()).unwrap_or_default();
+                let min = if value.ends_with("ms") { "0" } else { "" };
+                format!("{}={value};{};{};{min};", quote(&label), f(w), f(c))
+            })
+            .collect()
+    }
+}
+
+/// Units of measure the guidelines allow.
+const UOMS: &[&str] = &["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"];
+
+fn word(s: Status) -> &'static str {
+    match crate::exit::nagios_for_status(s) {
+        0 => "OK",
+        1 => "WARNING",
+        2 => "CRITICAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `2 of 32 cases failed: store1 imap, rndtrip/...` — root causes (verdicts)
+/// first, then failing cases no verdict explains.
+fn headline(run: &RunSummary, ran: &[&CaseResult], bad: &[&CaseResult]) -> String {
+    if ran.is_empty() {
+        return "no case run".into();
+    }
+    if bad.is_empty() {
+        return format!("{} of {} cases passed", ran.len(), ran.len());
+    }
+    let mut items: Vec<String> = run
+        .verdicts
+        .iter()
+        .map(|v| format!("{} {}", v.host, v.protocol))
+        .collect();
+    items.extend(
+        bad.iter()
+            .filter(|r| r.verdict.is_none())
+            .map(|r| r.id.clone()),
+    );
+    let more = items.len().saturating_sub(STATUS_ITEMS);
+    items.truncate(STATUS_ITEMS);
+    let mut s = format!(
+        "{} of {} cases failed: {}",
+        bad.len(),
+        ran.len(),
+        items.join(", ")
+    );
+    if more > 0 {
+        s.push_str(&format!(", +{more} more"));
+    }
+    text(&s)
+}
+
+/// Plugin text: one line, no `|` (it starts perfdata).
+fn text(s: &str) -> String {
+    super::one_line(s).replace('|', "/")
+}
+
+/// Up to 3 decimals, no exponent, no trailing zeros (perfdata `[-0-9.]+`).
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "0".into();
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+
+/// Quote a perfdata label per the guidelines: `=` is not allowed in a label
+/// (replaced by `_`); a label with a space or `'` is single-quoted, with `'`
+/// doubled. Control characters become spaces.
+pub fn quote(label: &str) -> String {
+    let l: String = label
+        .chars()
+        .map(|c| match c {
+            '=' => '_',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    if l.contains([' ', '\'']) {
+        format!("'{}'", l.replace('\'', "''"))
+    } else {
+        l
+    }
+}
+
+/// Make the first 19 characters of every label unique: labels that share
+/// their 19-character prefix get a `#N ` prefix (N = position, unique).
+pub fn unique_labels(labels: Vec<String>) -> Vec<String> {
+    let key = |l: &str| l.chars().take(LABEL_UNIQUE).collect::<String>();
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &labels {
+        *count.entry(key(l)).or_default() += 1;
+    }
+    labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if count[&key(&l)] > 1 || l.starts_with('#') {
+                format!("#{} {l}", i + 1)
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
+impl Reporter for Nagios {
+    fn name(&self) -> &'static str {
+        "nagios"
+    }
+    fn report(&self, run: &RunSummary, _out: &Outputs) -> Result<(), String> {
+        use std::io::Write as _;
+        let mut o = std::io::stdout().lock();
+        o.write_all(self.render(run).as_bytes())
+            .and_then(|_| o.flush())
+            .map_err(|e| format!("stdout: {e}"))
+    }
+}
+
+/// Apply `--warning/--critical` ranges to every measured case's total time
+/// (milliseconds). Round trips are judged again without the suite's `total`
+/// limit (the range replaces it); other kinds can only get worse. Errors and
+/// skipped cases are left alone.
+pub fn apply_total(run: &mut RunSummary, suites: &[LoadedSuite], total: Limits) {
+    if total.0.is_none() && total.1.is_none() {
+        return;
+    }
+    let mut th = HashMap::new();
+    for (i, s) in suites.iter().enumerate() {
+        for c in crate::suite::expand::expand(&s.spec, i) {
+            if let CaseKind::Roundtrip(rt) = c.kind {
+                let mut t = rt.thresholds;
+                t.remove("total");
+                th.insert(c.id, t);
+            }
+        }
+    }
+    for r in &mut run.results {
+        if matches!(r.status, Status::Skipped | Status::Error) {
+            continue;
+        }
+        if let Some(t) = th.get(&r.id) {
+            (r.status, r.message) = crate::judge::judge(&r.observation, t);
+        }
+        let v = r.observation.phase_ms("total").unwrap_or(r.duration_ms);
+        let hit = [
+            (total.1, Status::Critical, "critical"),
+            (total.0, Status::Warning, "warning"),
+        ]
+        .into_iter()
+        .find(|(rg, _, _)| rg.is_some_and(|rg| rg.alerts(v)));
+        if let Some((Some(rg), st, name)) = hit {
+            let line = format!("total {}ms alerts on {name} range {rg}", num(v));
+            if st > r.status {
+                r.status = st;
+                r.message = line;
+            } else if st == r.status {
+                r.message = if r.message.is_empty() {
+                    line
+                } else {
+                    format!("{}; {line}", r.message)
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_numbers() {
+        assert_eq!(quote("rndtrip/ims1"), "rndtrip/ims1");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), "'it''s'");
+        assert_eq!(quote("a=b"), "a_b");
+        assert_eq!(num(812.34567), "812.346");
+        assert_eq!(num(10.0), "10");
+        assert_eq!(num(-0.0001), "0");
+        assert_eq!(num(f64::NAN), "0");
+    }
+
+    #[test]
+    fn labels_unique_in_19_chars() {
+        let l = unique_labels(vec![
+            "rndtrip/ims1/mta1/mmp1/pop3".into(),
+            "rndtrip/ims1/mta1/mmp1/pop3 connect".into(),
+            "short".into(),
+        ]);
+        assert_eq!(l[2], "short");
+        assert!(l[0].starts_with("#1 ") && l[1].starts_with("#2 "));
+        let keys: std::collections::BTreeSet<String> =
+            l.iter().map(|x| x.chars().take(19).collect()).collect();
+        assert_eq!(keys.len(), 3);
+    }
+}
