@@ -57,6 +57,7 @@ pub enum Parsed {
     Capability(Vec<String>),
     Search(Vec<u32>),
     Exists(u32),
+    Expunge(u32),
     /// `* n FETCH (name value ...)`; names uppercased.
     Fetch {
         seq: u32,
@@ -183,6 +184,7 @@ impl Response {
             let (what, _) = split_word(rest2);
             match what.to_ascii_uppercase().as_str() {
                 "EXISTS" => return Ok(Parsed::Exists(n)),
+                "EXPUNGE" => return Ok(Parsed::Expunge(n)),
                 "FETCH" => {
                     // Find the byte offset of the attribute list in `self.text`.
                     let off = fetch_list_offset(&self.text).ok_or("FETCH without '('")?;
@@ -457,6 +459,7 @@ mod tests {
         assert!(r("* SEARCH 4294967296").parse().is_err());
         assert_eq!(r("* 12 EXISTS").parse().unwrap(), Parsed::Exists(12));
         assert_eq!(r("* 12 RECENT").parse().unwrap(), Parsed::Other);
+        assert_eq!(r("* 3 EXPUNGE").parse().unwrap(), Parsed::Expunge(3));
         assert_eq!(r("* FLAGS (\\Seen)").parse().unwrap(), Parsed::Other);
     }
 

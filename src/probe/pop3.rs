@@ -172,6 +172,9 @@ struct Session<'a> {
     caps: Vec<String>,
     /// When the login completed (the session's mailbox snapshot).
     logged_in_at: Option<Instant>,
+    /// Transcript so far, with message contents (TOP/RETR bodies: the
+    /// user's own mail headers) replaced by a line count.
+    log: Vec<String>,
 }
 
 impl Session<'_> {
@@ -220,8 +223,17 @@ impl Session<'_> {
         }
     }
 
-    /// Read a multi-line body into `ml` before the step deadline.
+    /// Read a multi-line body into `ml` before the step deadline. Its lines
+    /// stay out of the transcript (they may be a customer's mail).
     async fn body(&mut self, phase: &str, ml: &mut MultiLine) -> Result<(), ProbeError> {
+        self.keep_transcript();
+        let r = self.body_lines(phase, ml).await;
+        let n = self.conn.take_transcript().len();
+        self.push_log(format!("S: <{n} lines, content not shown>"));
+        r
+    }
+
+    async fn body_lines(&mut self, phase: &str, ml: &mut MultiLine) -> Result<(), ProbeError> {
         let deadline = tokio::time::Instant::now() + self.step;
         loop {
             let line = self.conn.read_line_until(phase, deadline).await?;
@@ -238,7 +250,7 @@ impl Session<'_> {
         self.caps.clear();
         if let Status::Ok(_) = self.cmd_shown(phase, "CAPA", "CAPA").await? {
             let mut ml = MultiLine::new(CAPA_BYTES, CAPA_BYTES, CAPA_LINES);
-            self.body(phase, &mut ml).await?;
+            self.body_lines(phase, &mut ml).await?;
             self.caps = String::from_utf8_lossy(&ml.data)
                 .lines()
                 .map(|l| l.trim().to_ascii_uppercase())
@@ -367,33 +379,11 @@ impl Session<'_> {
             if let Status::Err(_) = self.cmd_shown(phase, "UIDL", "UIDL").await? {
                 return Ok(None);
             }
-            let mut ml = MultiLine::new(0, usize::MAX, count as usize);
-            let deadline = tokio::time::Instant::now() + self.step;
-            loop {
-                let line = self.conn.read_line_until(phase, deadline).await?;
-                match ml.push(&line) {
-                    Ok(Push::Done) => break,
-                    Ok(Push::More) => {}
-                    Err(_) => {
-                        return Err(self.conn.err(
-                            phase,
-                            ErrorKind::Protocol,
-                            format!("UIDL listed more than the {count} messages STAT announced"),
-                        ));
-                    }
-                }
-                let (n, uid) =
-                    parse_uidl(line.strip_prefix(b".").unwrap_or(&line)).ok_or_else(|| {
-                        self.conn.err(
-                            phase,
-                            ErrorKind::Protocol,
-                            format!("bad UIDL line {:?}", wire::sanitize(&line, 80)),
-                        )
-                    })?;
-                if n >= lowest && n <= count {
-                    map.insert(n, uid);
-                }
-            }
+            self.keep_transcript();
+            let r = self.uidl_listing(phase, lowest, count, &mut map).await;
+            let n = self.conn.take_transcript().len();
+            self.push_log(format!("S: <{n} UIDL lines>"));
+            r?;
         } else {
             for n in (lowest..=count).rev() {
                 let line = format!("UIDL {n}");
@@ -409,6 +399,42 @@ impl Session<'_> {
             }
         }
         Ok(Some(map))
+    }
+
+    /// Read a `UIDL` listing, keeping the entries of messages `lowest..=count`.
+    async fn uidl_listing(
+        &mut self,
+        phase: &str,
+        lowest: u64,
+        count: u64,
+        map: &mut HashMap<u64, String>,
+    ) -> Result<(), ProbeError> {
+        let mut ml = MultiLine::new(0, usize::MAX, count as usize);
+        let deadline = tokio::time::Instant::now() + self.step;
+        loop {
+            let line = self.conn.read_line_until(phase, deadline).await?;
+            match ml.push(&line) {
+                Ok(Push::Done) => return Ok(()),
+                Ok(Push::More) => {}
+                Err(_) => {
+                    return Err(self.conn.err(
+                        phase,
+                        ErrorKind::Protocol,
+                        format!("UIDL listed more than the {count} messages STAT announced"),
+                    ));
+                }
+            }
+            let (n, uid) = parse_uidl(&line).ok_or_else(|| {
+                self.conn.err(
+                    phase,
+                    ErrorKind::Protocol,
+                    format!("bad UIDL line {:?}", wire::sanitize(&line, 80)),
+                )
+            })?;
+            if n >= lowest && n <= count {
+                map.insert(n, uid);
+            }
+        }
     }
 
     /// `TOP n 0` → header section; `None` when the server refuses it.
@@ -484,8 +510,23 @@ impl Session<'_> {
         self.conn.shutdown().await;
     }
 
+    fn keep_transcript(&mut self) {
+        for l in self.conn.take_transcript() {
+            self.push_log(l);
+        }
+    }
+
+    fn push_log(&mut self, line: String) {
+        if self.log.len() < wire::MAX_TRANSCRIPT {
+            self.log.push(line);
+        } else if self.log.len() == wire::MAX_TRANSCRIPT {
+            self.log.push("* further transcript lines omitted".into());
+        }
+    }
+
     fn flush(&mut self, obs: &mut Observation) {
-        obs.transcript.extend(self.conn.take_transcript());
+        self.keep_transcript();
+        obs.transcript.append(&mut self.log);
     }
 }
 
@@ -512,6 +553,7 @@ async fn open<'a>(
         step,
         caps: Vec::new(),
         logged_in_at: None,
+        log: Vec::new(),
     };
     match open_steps(&mut s, auth, obs).await {
         Ok(()) => {
