@@ -78,6 +78,7 @@ pub fn render(r: &DailyReport) -> String {
             dev(&p.deviations),
         ]);
     }
+    out.push('\n');
     out.push_str(&t.render());
 
     let mut t = Table::new(
@@ -105,6 +106,7 @@ pub fn render(r: &DailyReport) -> String {
             dev(&h.deviations),
         ]);
     }
+    out.push('\n');
     out.push_str(&t.render());
 
     let mut t = Table::new(
@@ -134,6 +136,7 @@ pub fn render(r: &DailyReport) -> String {
             i.reason.clone(),
         ]);
     }
+    out.push('\n');
     out.push_str(&t.render());
 
     let mut t = Table::new(
@@ -159,6 +162,7 @@ pub fn render(r: &DailyReport) -> String {
             h.message.clone(),
         ]);
     }
+    out.push('\n');
     out.push_str(&t.render());
 
     let mut t = Table::new(
@@ -176,6 +180,7 @@ pub fn render(r: &DailyReport) -> String {
             p.unit.clone(),
         ]);
     }
+    out.push('\n');
     out.push_str(&t.render());
 
     if !r.open_alerts.is_empty() {
@@ -192,6 +197,7 @@ pub fn render(r: &DailyReport) -> String {
                 a.message.clone(),
             ]);
         }
+        out.push('\n');
         out.push_str(&t.render());
     }
     if let Some(m) = &r.message_rate {
@@ -202,6 +208,7 @@ pub fn render(r: &DailyReport) -> String {
         for (k, v) in &m.values {
             t.row(vec![k.clone(), v.clone()]);
         }
+        out.push('\n');
         out.push_str(&t.render());
     }
     for n in &r.notes {
