@@ -51,6 +51,8 @@ pub struct SourceMap {
     pub files: Vec<(PathBuf, PosIndex)>,
     /// `defaults.timeout` → index in `files` of the file that set it.
     pub origin: BTreeMap<String, usize>,
+    /// List items of the suite file dropped by error recovery.
+    pub removed: Removed,
 }
 
 impl SourceMap {
@@ -83,6 +85,7 @@ impl SourceMap {
         message: String,
         hint: Option<String>,
     ) -> Diagnostic {
+        let key_path = &renumber(key_path, &self.removed);
         let (file, line, col) = self.locate(key_path);
         Diagnostic {
             severity,
@@ -132,7 +135,7 @@ pub fn load(path: &Path) -> Result<(LoadedSuite, Vec<Diagnostic>), Vec<Diagnosti
     spec.defaults = section_value(&own, "defaults", &mut src, &mut diags);
     spec.alerting = section_value(&own, "alerting", &mut src, &mut diags);
     spec.reports = section_value(&own, "reports", &mut src, &mut diags);
-    if !has_errors(&diags) && !lossy {
+    if !lossy {
         diags.extend(validate::validate(&spec, &src));
     }
     absolutize_paths(&mut spec);
@@ -235,22 +238,33 @@ fn read_typed<T: DeserializeOwned>(
             return None;
         }
     }
-    let (typed, errs, lossy) = deserialize_recovering::<T>(parsed.value, path, &parsed.index);
+    let (typed, errs, lossy, removed) =
+        deserialize_recovering::<T>(parsed.value, path, &parsed.index);
     diags.extend(errs);
+    if src.files.is_empty() {
+        src.removed = removed;
+    }
     src.files.push((path.to_path_buf(), parsed.index));
     typed.map(|t| (t, lossy))
 }
 
+/// Sequence items dropped by error recovery: original container path →
+/// original indices (sorted), to map paths of the pruned value back.
+pub type Removed = HashMap<String, Vec<usize>>;
+
 /// Deserialize, pruning each offending node and retrying, so every
-/// independent error is reported with its key path and position.
+/// independent error is reported with its key path and position. Returns
+/// the value, the errors, whether a referent was dropped, and the items removed.
 pub fn deserialize_recovering<T: DeserializeOwned>(
     mut v: Value,
     file: &Path,
     index: &PosIndex,
-) -> (Option<T>, Vec<Diagnostic>, bool) {
+) -> (Option<T>, Vec<Diagnostic>, bool, Removed) {
     let mut diags = Vec::new();
     let mut lossy = false;
     let mut pruned: Vec<String> = Vec::new();
+    // Keys an unknown key was taken for: `adress` → `hosts.mta1.address`.
+    let mut meant: Vec<String> = Vec::new();
     // Original indices removed from each sequence (keyed by original path),
     // so later errors keep pointing at the item the user wrote.
     let mut removed: HashMap<String, Vec<usize>> = HashMap::new();
@@ -261,14 +275,27 @@ pub fn deserialize_recovering<T: DeserializeOwned>(
                 serde_path_to_error::Deserializer::new(&v, &mut track),
             );
         let err = match res {
-            Ok(t) => return (Some(t), diags, lossy),
+            Ok(t) => return (Some(t), diags, lossy, removed),
             Err(e) => e.to_string(),
         };
         let segs: Vec<Segment> = track.path().iter().cloned().collect();
         let (orig, cur) = original_path(&segs, &removed);
-        let consequence = pruned.iter().any(|p| is_within(p, &orig));
+        // A required key that was just pruned is now "missing"; a singleton
+        // map whose only key was pruned is now empty: nothing new to report.
+        let consequence = match err.strip_prefix("missing field `") {
+            Some(rest) => {
+                let target = pos::join_key(&orig, rest.trim_end_matches('`'));
+                pruned.iter().any(|p| is_within(p, &target)) || meant.contains(&target)
+            }
+            None => !orig.is_empty() && pruned.iter().any(|p| is_within(p, &orig)),
+        };
         if !consequence {
             let (message, hint) = explain(&err, segs.last());
+            if let (Some(h), Some(up)) = (&hint, pos::parent(&orig)) {
+                if let Some(name) = h.strip_prefix("did you mean `") {
+                    meant.push(pos::join_key(up, name.trim_end_matches("`?")));
+                }
+            }
             let (line, col) = index.locate(&orig);
             diags.push(Diagnostic {
                 severity: Severity::Error,
@@ -280,16 +307,17 @@ pub fn deserialize_recovering<T: DeserializeOwned>(
                 hint,
             });
         }
-        // Unknown keys can go without a trace; anything else may leave a hole.
-        if consequence || !err.starts_with("unknown field") {
+        // Dropping a host, an account or an endpoint would make references
+        // to it look wrong: the semantic checks are skipped then.
+        if removes_referent(&cur) {
             lossy = true;
         }
         if cur.is_empty() || !prune(&mut v, &cur, &orig, &mut removed) {
-            return (None, diags, true);
+            return (None, diags, true, removed);
         }
         pruned.push(orig);
     }
-    (None, diags, true)
+    (None, diags, true, removed)
 }
 
 /// One step of a path in the value as it is now.
@@ -314,14 +342,7 @@ fn original_path(segs: &[Segment], removed: &HashMap<String, Vec<usize>>) -> (St
                 cur.push(Step::Key(variant.clone()));
             }
             Segment::Seq { index } => {
-                let gone = removed.get(&orig).map(Vec::as_slice).unwrap_or(&[]);
-                let mut i = *index;
-                // The index-th surviving original index.
-                for g in gone {
-                    if *g <= i {
-                        i += 1;
-                    }
-                }
+                let i = original_index(removed, &orig, *index);
                 orig = pos::join_index(&orig, i);
                 cur.push(Step::Item(*index));
             }
@@ -329,6 +350,56 @@ fn original_path(segs: &[Segment], removed: &HashMap<String, Vec<usize>>) -> (St
         }
     }
     (orig, cur)
+}
+
+/// The `index`-th surviving item of the sequence at (original) `container`.
+fn original_index(removed: &Removed, container: &str, index: usize) -> usize {
+    let mut i = index;
+    for g in removed.get(container).map(Vec::as_slice).unwrap_or(&[]) {
+        if *g <= i {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// A path into the pruned value → the path the user wrote.
+pub fn renumber(path: &str, removed: &Removed) -> String {
+    if removed.is_empty() {
+        return path.to_string();
+    }
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find(']').map(|c| (after[..c].parse::<usize>(), c)) {
+            Some((Ok(i), close)) => {
+                let i = original_index(removed, &out, i);
+                out = pos::join_index(&out, i);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `hosts.X`, `accounts.X`, `hosts.X.endpoints.Y` (or a whole section).
+fn removes_referent(steps: &[Step]) -> bool {
+    let key = |i: usize| match steps.get(i) {
+        Some(Step::Key(k)) => Some(k.as_str()),
+        _ => None,
+    };
+    match (key(0), steps.len()) {
+        (Some("hosts" | "accounts"), 1 | 2) => true,
+        (Some("hosts"), 4) => key(2) == Some("endpoints"),
+        _ => false,
+    }
 }
 
 /// True when `inner` is `outer` or lies below it.
@@ -404,6 +475,14 @@ fn explain(err: &str, last: Option<&Segment>) -> (String, Option<String>) {
     }
     if let Some(f) = err.strip_prefix("missing field ") {
         return (format!("missing required key {f}"), None);
+    }
+    if err.starts_with("invalid type: integer") || err.starts_with("invalid type: floating point") {
+        if err.ends_with("expected a string") {
+            return (
+                err.to_string(),
+                Some("a duration needs a unit (`5s`, `500ms`); quote other values".into()),
+            );
+        }
     }
     if err.contains("expected map with a single key") {
         return (
@@ -670,5 +749,9 @@ mod tests {
         let segs = vec![Segment::Map { key: "a".into() }, Segment::Seq { index: 1 }];
         // Survivors of [0,1,2,3] after removing 0 and 2 are [1,3]: index 1 is 3.
         assert_eq!(original_path(&segs, &removed).0, "a[3]");
+        assert_eq!(renumber("a[1].b[0]", &removed), "a[3].b[0]");
+        removed.insert("a[3].b".to_string(), vec![0]);
+        assert_eq!(renumber("a[1].b[0].c", &removed), "a[3].b[1].c");
+        assert_eq!(renumber("x[0]", &removed), "x[0]");
     }
 }

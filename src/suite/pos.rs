@@ -251,7 +251,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
 
 impl Builder<'_> {
     fn fatal(&self, mark: &Marker, path: &str, message: String) -> Vec<Diagnostic> {
-        vec![diag(self.file, pos(mark), path, message)]
+        // A path 64 levels deep says nothing a reader can use past its start.
+        let path = match path.char_indices().nth(60) {
+            Some((i, _)) => format!("{}...", &path[..i]),
+            None => path.to_string(),
+        };
+        vec![diag(self.file, pos(mark), &path, message)]
     }
 
     fn check_tag(&mut self, tag: Option<&Tag>, mark: &Marker) {

@@ -99,6 +99,13 @@ fn id_safe(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// The regex crate's error is a multi-line drawing; keep its last line.
+fn regex_error(e: &regex::Error) -> String {
+    let s = e.to_string();
+    let last = s.lines().last().unwrap_or("").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
 fn d(x: Duration) -> super::duration::Dur {
     super::duration::Dur(x)
 }
@@ -175,7 +182,7 @@ impl Ctx<'_> {
         if t.insecure == Some(true) {
             self.warn(
                 &join_key(path, "insecure"),
-                "TLS certificate verification is disabled (insecure: true)",
+                "TLS certificate verification is disabled",
                 Some("reported on every run; prefer ca_file".into()),
             );
         }
@@ -203,7 +210,7 @@ impl Ctx<'_> {
             self.err(
                 path,
                 format!(
-                    "`{name}` cannot {what}: its roles are [{}], {what} needs {}",
+                    "`{name}` has roles [{}], but {what} needs a host with role {}",
                     h.roles.join(", "),
                     roles.join(" or ")
                 ),
@@ -226,7 +233,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn needs_endpoint(&mut self, path: &str, host: &str, candidates: &[Proto], what: &str) {
+    fn needs_endpoint(&mut self, path: &str, host: &str, candidates: &[Proto]) {
         if self.s.endpoint_for(host, candidates).is_none() {
             let names: Vec<&str> = candidates.iter().map(|p| p.as_str()).collect();
             let declared: Vec<&str> = self
@@ -235,16 +242,16 @@ impl Ctx<'_> {
                 .iter()
                 .map(|p| p.as_str())
                 .collect();
+            let declared = if declared.is_empty() {
+                "nothing".to_string()
+            } else {
+                declared.join(", ")
+            };
             self.err(
                 path,
-                format!("`{host}` has no {} endpoint for {what}", names.join(" or ")),
+                format!("`{host}` has no {} endpoint", names.join(" or ")),
                 Some(format!(
-                    "it declares: {}; add hosts.{host}.endpoints.{}",
-                    if declared.is_empty() {
-                        "nothing".into()
-                    } else {
-                        declared.join(", ")
-                    },
+                    "it declares: {declared}; add hosts.{host}.endpoints.{}",
                     names[0]
                 )),
             );
@@ -263,7 +270,7 @@ impl Ctx<'_> {
             return;
         }
         if self.host_with_role(path, host, "submit", &["mta", "lb"]) {
-            self.needs_endpoint(path, host, &[via], "submission");
+            self.needs_endpoint(path, host, &[via]);
         }
     }
 
@@ -280,14 +287,14 @@ impl Ctx<'_> {
                     continue; // reported at the account
                 }
                 for p in protos {
-                    self.needs_endpoint(path, st, &p.endpoints(), p.as_str());
+                    self.needs_endpoint(path, st, &p.endpoints());
                 }
             }
             return;
         }
         if self.host_with_role(path, host, "retrieve", &["mmp", "lb", "store"]) {
             for p in protos {
-                self.needs_endpoint(path, host, &p.endpoints(), p.as_str());
+                self.needs_endpoint(path, host, &p.endpoints());
             }
         }
     }
@@ -500,7 +507,7 @@ impl Ctx<'_> {
         }
         for (i, f) in h.fronts.iter().enumerate() {
             let p = join_index(&join_key(&hp, "fronts"), i);
-            self.host_with_role(&p, f, "be fronted", &["store"]);
+            self.host_with_role(&p, f, "`fronts`", &["store"]);
         }
         let mut ids: BTreeMap<String, usize> = BTreeMap::new();
         for (i, chk) in h.checks.iter().enumerate() {
@@ -583,7 +590,7 @@ impl Ctx<'_> {
                         if let Err(err) = regex::Regex::new(re) {
                             self.err(
                                 &join_key(&ep, "cmdline"),
-                                format!("invalid regex: {err}"),
+                                format!("invalid regex: {}", regex_error(&err)),
                                 None,
                             );
                         }
@@ -633,7 +640,7 @@ impl Ctx<'_> {
                 }
                 for (j, r) in l.replicas.iter().enumerate() {
                     let rp = join_index(&join_key(p, "replicas"), j);
-                    self.host_with_role(&rp, r, "be an LDAP replica", &["ldap"]);
+                    self.host_with_role(&rp, r, "an LDAP replica", &["ldap"]);
                 }
                 if l.password_env.is_some() && l.password_file.is_some() {
                     self.err(p, "set only one of password_env and password_file", None);
@@ -651,12 +658,7 @@ impl Ctx<'_> {
                     ),
                     (Some(e), _) => {
                         if s.endpoint(host, e).is_none() {
-                            self.needs_endpoint(
-                                &join_key(p, "endpoint"),
-                                host,
-                                &[e],
-                                "this port check",
-                            );
+                            self.needs_endpoint(&join_key(p, "endpoint"), host, &[e]);
                         }
                     }
                     _ => {}
@@ -665,7 +667,7 @@ impl Ctx<'_> {
                     if let Err(err) = regex::Regex::new(re) {
                         self.err(
                             &join_key(p, "banner"),
-                            format!("invalid regex: {err}"),
+                            format!("invalid regex: {}", regex_error(&err)),
                             None,
                         );
                     }
@@ -711,7 +713,10 @@ impl Ctx<'_> {
                         a.store,
                         h.roles.join(", ")
                     ),
-                    did_you_mean(&a.store, s.hosts_with_role("store")),
+                    Some(format!(
+                        "stores: {}",
+                        s.hosts_with_role("store").collect::<Vec<_>>().join(", ")
+                    )),
                 );
             }
         } else {
@@ -916,12 +921,7 @@ impl Ctx<'_> {
             SecuritySpec::SubmissionWithoutAuth(h) => {
                 let p = join_key(&join_key(p, "submission_without_auth"), "host");
                 if self.host_with_role(&p, &h.host, "submit", &["mta", "lb"]) {
-                    self.needs_endpoint(
-                        &p,
-                        &h.host,
-                        &[Proto::Submission],
-                        "submission_without_auth",
-                    );
+                    self.needs_endpoint(&p, &h.host, &[Proto::Submission]);
                 }
             }
             SecuritySpec::WrongPassword(w) => {
