@@ -26,6 +26,7 @@ pub mod isolate;
 pub mod judge;
 pub mod logging;
 pub mod nagios_range;
+pub mod probe;
 pub mod report;
 pub mod result;
 pub mod runner;

@@ -1,0 +1,1 @@
+//! validate --resolve endpoint probes (in progress).

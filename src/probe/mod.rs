@@ -1,0 +1,19 @@
+//! Network probes: measure, never judge.
+//!
+//! Every probe fills a [`crate::result::Observation`] (phases from a monotonic
+//! clock, facts, a redacted transcript) and returns `Result<_, ProbeError>`.
+//! The shared rules live in [`wire`]: every network step has a deadline, every
+//! read is bounded, server text is sanitised, secrets never reach a transcript.
+//! Adding a protocol = one new file + one `pub mod` line here.
+
+pub mod banner;
+pub mod imap;
+pub mod imap_parse;
+pub mod ldap;
+pub mod pop3;
+pub mod probe_msg;
+pub mod roundtrip;
+pub mod security;
+pub mod smtp;
+pub mod tls;
+pub mod wire;
