@@ -31,6 +31,8 @@ pub enum Command {
     List(cmd::list::Args),
     /// Run the suites' cases against the site.
     Run(cmd::run::Args),
+    /// Mail log statistics (Postfix, Sun Messaging Server): rates, sizes, delays, rejects.
+    Logstats(cmd::logstats::Args),
     /// The daily report: availability, latency, failures by root cause, peaks, baseline.
     Report(cmd::report::Args),
     /// Alert routes and state: send a test notice, show the state, process a results file.

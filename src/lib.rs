@@ -25,6 +25,7 @@ pub mod filter;
 pub mod isolate;
 pub mod judge;
 pub mod logging;
+pub mod logstats;
 pub mod nagios_range;
 pub mod probe;
 pub mod report;

@@ -18,6 +18,7 @@ fn main() {
         Command::Validate(a) => cmd::validate::run(a),
         Command::List(a) => cmd::list::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Logstats(a) => cmd::logstats::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Alert(a) => cmd::alert::run(a),
     };

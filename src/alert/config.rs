@@ -113,6 +113,18 @@ impl AlertingSpec {
         }
     }
 
+    /// Make relative file paths (CA, header/password files, `./program`)
+    /// relative to `dir`, the directory of the file that declared them.
+    pub fn anchor_paths(&mut self, dir: &std::path::Path) {
+        for ch in self.channels.values_mut() {
+            for p in ch.files() {
+                if p.is_relative() && !p.as_os_str().is_empty() {
+                    *p = dir.join(&*p);
+                }
+            }
+        }
+    }
+
     pub fn route(&self, name: &str) -> Option<&RouteSpec> {
         self.routes.iter().find(|r| r.name == name)
     }
@@ -121,5 +133,42 @@ impl AlertingSpec {
 impl Default for Policy {
     fn default() -> Self {
         AlertingSpec::default().policy()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_relative_files_but_not_bare_program_names() {
+        let mut a: AlertingSpec = serde_yaml::with::singleton_map_recursive::deserialize(
+            serde_yaml::Deserializer::from_str(
+                "channels:\n  a: {command: {program: ./page.sh}}\n  b: {command: {program: logger}}\n  c: {smtp_relay: {host: r, from: a@b.c, to: [d@e.f], password_file: pw, ca_file: /abs/ca.pem}}\n  d: {webhook: {url: 'http://x/', headers_file: {X-T: tok}}}\n",
+            ),
+        )
+        .unwrap();
+        a.anchor_paths(std::path::Path::new("/etc/hm"));
+        let files: Vec<String> = a
+            .channels
+            .values_mut()
+            .flat_map(|c| c.files())
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "/etc/hm/./page.sh",
+                "/abs/ca.pem",
+                "/etc/hm/pw",
+                "/etc/hm/tok"
+            ]
+        );
+        match &a.channels["b"] {
+            super::super::channel::ChannelSpec::Command(c) => {
+                assert_eq!(c.program.to_str(), Some("logger"))
+            }
+            _ => unreachable!(),
+        }
     }
 }

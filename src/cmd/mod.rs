@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod list;
+pub mod logstats;
 pub mod report;
 pub mod run;
 pub mod validate;

@@ -131,6 +131,11 @@ pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
     }
 }
 
+/// Files this channel reads (anchored to the file that declares them).
+pub fn files(spec: &mut Spec) -> Vec<&mut PathBuf> {
+    spec.headers_file.values_mut().chain(spec.ca_file.as_mut()).collect()
+}
+
 pub fn targets(spec: &Spec) -> Vec<Target> {
     spec.urls
         .iter()

@@ -99,6 +99,16 @@ pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
     }
 }
 
+/// Files this channel reads (anchored to the file that declares them).
+/// A program given with a slash is a file (anchored); a bare name is looked up in PATH.
+pub fn files(spec: &mut Spec) -> Vec<&mut PathBuf> {
+    if spec.program.components().count() > 1 {
+        vec![&mut spec.program]
+    } else {
+        vec![]
+    }
+}
+
 pub fn targets(_spec: &Spec) -> Vec<Target> {
     vec![]
 }

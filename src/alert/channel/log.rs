@@ -39,6 +39,11 @@ pub fn emit(n: &Notice) {
     }
 }
 
+/// Files this channel reads (anchored to the file that declares them).
+pub fn files(_spec: &mut Spec) -> Vec<&mut std::path::PathBuf> {
+    vec![]
+}
+
 pub fn targets(_spec: &Spec) -> Vec<Target> {
     vec![]
 }

@@ -1,6 +1,6 @@
 //! Delivery channels. A channel is one file exposing `Spec` (its YAML keys),
 //! `send`, `targets` (network places it talks to, for the site-dependency
-//! check) and `check` (static config problems), plus one line in `channels!`.
+//! check), `files` (paths to anchor) and `check` (static config problems), plus one line in `channels!`.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ macro_rules! channels {
             /// Deliver one notice; Err is a one-line, secret-free reason.
             pub async fn send(&self, n: &Notice) -> Result<(), String> {
                 match self { $(Self::$V(s) => $m::send(s, n).await,)* }
+            }
+            pub fn files(&mut self) -> Vec<&mut std::path::PathBuf> {
+                match self { $(Self::$V(s) => $m::files(s),)* }
             }
             pub fn targets(&self) -> Vec<Target> {
                 match self { $(Self::$V(s) => $m::targets(s),)* }

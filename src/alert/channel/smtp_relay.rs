@@ -141,6 +141,11 @@ pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
         .map_err(|e| format!("{}:{}: {e}", spec.host, spec.port()))
 }
 
+/// Files this channel reads (anchored to the file that declares them).
+pub fn files(spec: &mut Spec) -> Vec<&mut PathBuf> {
+    spec.ca_file.as_mut().into_iter().chain(spec.password_file.as_mut()).collect()
+}
+
 pub fn targets(spec: &Spec) -> Vec<Target> {
     vec![Target {
         key: "host".into(),
