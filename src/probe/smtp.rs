@@ -45,6 +45,8 @@ pub struct SubmitOutcome {
 }
 
 pub struct Greeting {
+    /// Greeting reply code (220).
+    pub code: u16,
     pub banner: String,
     /// EHLO keywords with parameters, as last advertised (after STARTTLS).
     pub extensions: Vec<String>,
@@ -162,6 +164,7 @@ struct Session<'a> {
     step: Duration,
     protocol: &'static str,
     extensions: Vec<String>,
+    greeting_code: u16,
 }
 
 impl Session<'_> {
@@ -423,6 +426,7 @@ async fn open<'a>(
         step,
         protocol,
         extensions: Vec::new(),
+        greeting_code: 0,
     };
     match open_session(&mut s, helo, obs).await {
         Ok(()) => Ok(s),
@@ -446,6 +450,7 @@ async fn open_session(
     let deadline = Instant::now() + s.step;
     let r = timed(obs, "greeting", s.reply("greeting", deadline)).await?;
     obs.fact("banner", r.text.clone());
+    s.greeting_code = r.code;
     s.expect("greeting", r, 2)?;
     s.hello(helo, obs).await?;
     s.starttls(helo, obs).await?;
@@ -536,6 +541,7 @@ pub async fn greet(
     let protocol = protocol_of(ep, lmtp);
     let mut s = open(ep, helo, protocol, step_timeout, obs).await?;
     let g = Greeting {
+        code: s.greeting_code,
         banner: obs.facts.get("banner").cloned().unwrap_or_default(),
         extensions: s.extensions.clone(),
         tls: s.conn.tls_info().cloned(),
