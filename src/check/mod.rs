@@ -5,15 +5,26 @@
 //! how to observe the machine lives in `snapshot` and is taken once per run
 //! and shared by every check. Adding a kind = one new file + one variant below.
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
+
+use crate::case::HostCase;
+use crate::result::{ErrorKind, Observation, ProbeError, Status};
+use crate::suite::model::SuiteSpec;
 
 pub mod connections;
 pub mod files;
+pub mod judge;
 pub mod ldap;
 pub mod port;
 pub mod processes;
 pub mod queue;
+pub mod snapshot;
 pub mod system;
+
+pub use snapshot::Snapshot;
 
 /// One host check, externally tagged: `- queue: {...}`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -51,5 +62,252 @@ impl CheckSpec {
             CheckSpec::Ldap(s) => s.name.as_deref(),
             CheckSpec::Port(s) => s.name.as_deref(),
         }
+    }
+}
+
+/// What one host check found: the status, a one-line reason (empty on pass)
+/// and everything it measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutcome {
+    pub status: Status,
+    pub message: String,
+    pub observation: Observation,
+}
+
+impl CheckOutcome {
+    /// The verdict of the findings over what was measured.
+    pub fn judged(observation: Observation, f: &judge::Findings) -> Self {
+        CheckOutcome {
+            status: f.status(),
+            message: f.message(),
+            observation,
+        }
+    }
+    /// Could not measure: `Status::Error`, the error kept in the observation.
+    pub fn error(mut observation: Observation, err: ProbeError) -> Self {
+        let message = err.to_string();
+        observation.error = Some(err);
+        CheckOutcome {
+            status: Status::Error,
+            message,
+            observation,
+        }
+    }
+}
+
+/// What every kind gets to work with.
+pub struct Ctx<'a> {
+    /// Suite host name the check is bound to.
+    pub host: &'a str,
+    pub suite: &'a SuiteSpec,
+    pub snap: &'a Snapshot,
+    pub step_timeout: Duration,
+}
+
+impl Ctx<'_> {
+    /// The host's address from the suite (empty when the host is unknown).
+    pub fn address(&self) -> &str {
+        self.suite
+            .hosts
+            .get(self.host)
+            .map(|h| h.address.as_str())
+            .unwrap_or("")
+    }
+    pub fn err(&self, phase: &str, kind: ErrorKind, message: impl Into<String>) -> ProbeError {
+        ProbeError {
+            phase: phase.into(),
+            kind,
+            message: message.into(),
+            host: Some(self.host.to_string()),
+            protocol: None,
+        }
+    }
+}
+
+/// Run one host check: observe (sharing `snap` with the other checks of the
+/// run), then judge against the spec's limits.
+pub async fn run(
+    case: &HostCase,
+    suite: &SuiteSpec,
+    snap: &Snapshot,
+    step_timeout: Duration,
+) -> CheckOutcome {
+    let ctx = Ctx {
+        host: &case.host,
+        suite,
+        snap,
+        step_timeout,
+    };
+    let t0 = Instant::now();
+    let mut out = match &case.check {
+        CheckSpec::Queue(s) => queue::check(s, &ctx).await,
+        CheckSpec::System(s) => system::check(s, &ctx).await,
+        CheckSpec::Connections(s) => connections::check(s, &ctx).await,
+        CheckSpec::Processes(s) => processes::check(s, &ctx).await,
+        CheckSpec::Files(s) => files::check(s, &ctx).await,
+        CheckSpec::Ldap(s) => ldap::check(s, &ctx).await,
+        CheckSpec::Port(s) => port::check(s, &ctx).await,
+    };
+    out.observation
+        .phase("total", t0.elapsed().as_secs_f64() * 1000.0);
+    out
+}
+
+/// Which suite host this machine is, for `run --host [NAME]`.
+///
+/// With a name: the host of that key, else the host whose `hostname:` is
+/// that name. Without: this machine's hostname matched the same way. The
+/// short name (before the first dot) is tried last. None when nothing matches.
+pub fn select_host(suite: &SuiteSpec, name: Option<&str>) -> Option<String> {
+    let local;
+    let want = match name {
+        Some(n) => n,
+        None => {
+            local = local_hostname()?;
+            &local
+        }
+    };
+    let short = want.split('.').next().unwrap_or(want);
+    let by = |n: &str| {
+        suite.hosts.iter().find_map(|(k, h)| {
+            let names = [Some(k.as_str()), h.hostname.as_deref()];
+            names
+                .into_iter()
+                .flatten()
+                .any(|x| x == n)
+                .then(|| k.clone())
+        })
+    };
+    by(want).or_else(|| by(short))
+}
+
+fn local_hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for buf.len() bytes; we stop at the first NUL.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    let s = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (!s.is_empty()).then_some(s)
+}
+
+/// Make relative paths in a host check relative to `dir` (the suite file's
+/// directory), as every path in a suite is. For the loader.
+pub fn rebase_paths(check: &mut CheckSpec, dir: &Path) {
+    let fix = |p: &mut std::path::PathBuf| {
+        if p.is_relative() {
+            *p = dir.join(&*p);
+        }
+    };
+    match check {
+        CheckSpec::Queue(s) => s.config_dir.iter_mut().for_each(fix),
+        CheckSpec::Files(s) => {
+            s.disks.iter_mut().for_each(|d| fix(&mut d.mount));
+            s.paths.iter_mut().for_each(|p| fix(&mut p.path));
+        }
+        CheckSpec::Ldap(s) => s.password_file.iter_mut().for_each(fix),
+        _ => {}
+    }
+}
+
+/// Run a command with a deadline; its stdout, or why it could not run.
+/// Missing commands and non-zero exits are `ErrorKind::Local`.
+pub(crate) async fn run_command(
+    ctx: &Ctx<'_>,
+    phase: &str,
+    argv: &[String],
+) -> Result<String, ProbeError> {
+    let (prog, args) = argv
+        .split_first()
+        .ok_or_else(|| ctx.err(phase, ErrorKind::Local, "empty command"))?;
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let out = match tokio::time::timeout(ctx.step_timeout, cmd.output()).await {
+        Err(_) => {
+            return Err(ctx.err(
+                phase,
+                ErrorKind::Timeout,
+                format!("`{prog}` did not finish within {:?}", ctx.step_timeout),
+            ));
+        }
+        Ok(Err(e)) => {
+            return Err(ctx.err(phase, ErrorKind::Local, format!("cannot run `{prog}`: {e}")));
+        }
+        Ok(Ok(o)) => o,
+    };
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or("").trim();
+        return Err(ctx.err(
+            phase,
+            ErrorKind::Local,
+            format!("`{prog}` failed ({}): {}", out.status, bounded(first, 200)),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// At most `n` characters (command output ends up in reports).
+pub(crate) fn bounded(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::model::HostSpec;
+
+    fn suite() -> SuiteSpec {
+        let mut s = SuiteSpec::default();
+        for (k, hn) in [("mta1", Some("smtp1.example.net")), ("ldap1", None)] {
+            s.hosts.insert(
+                k.into(),
+                HostSpec {
+                    roles: vec!["mta".into()],
+                    address: "127.0.0.1".into(),
+                    hostname: hn.map(String::from),
+                    ..Default::default()
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn select_host_by_key_hostname_and_short_name() {
+        let s = suite();
+        assert_eq!(select_host(&s, Some("ldap1")).as_deref(), Some("ldap1"));
+        assert_eq!(
+            select_host(&s, Some("smtp1.example.net")).as_deref(),
+            Some("mta1")
+        );
+        assert_eq!(
+            select_host(&s, Some("ldap1.example.net")).as_deref(),
+            Some("ldap1")
+        );
+        assert_eq!(select_host(&s, Some("nope")), None);
+    }
+
+    #[test]
+    fn rebase_makes_relative_paths_suite_relative() {
+        let mut c = CheckSpec::Queue(queue::QueueSpec {
+            config_dir: Some("../target/mailsite/mta1".into()),
+            ..Default::default()
+        });
+        rebase_paths(&mut c, Path::new("/srv/suites"));
+        let CheckSpec::Queue(q) = c else {
+            unreachable!()
+        };
+        assert_eq!(
+            q.config_dir.unwrap(),
+            Path::new("/srv/suites/../target/mailsite/mta1")
+        );
     }
 }
