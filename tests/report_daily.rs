@@ -341,6 +341,13 @@ fn html_renders_in_headless_chromium_with_chart_points() {
         "screenshot missing or trivial ({size} bytes): {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // HEALTHMON_KEEP_REPORT=DIR keeps the page and screenshot for a look.
+    if let Some(keep) = std::env::var_os("HEALTHMON_KEEP_REPORT") {
+        let keep = std::path::PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&png, keep.join("report.png")).unwrap();
+        std::fs::copy(&page, keep.join("report.html")).unwrap();
+    }
     let o = chrome(&["--dump-dom"]);
     let dom = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(dom.contains("healthmon daily report"), "{dom:.500}");

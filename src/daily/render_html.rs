@@ -142,7 +142,10 @@ fn table(title: &str, head: &[&str], rows: Vec<Vec<String>>) -> String {
         let bad = r.last().is_some_and(|c| c.starts_with('!'));
         s.push_str(if bad { "<tr class=\"dev\">" } else { "<tr>" });
         for c in r {
-            s.push_str(&format!("<td>{}</td>", esc(&c)));
+            // Numbers, times and percentages right-aligned; text left.
+            let numeric = c.starts_with(|ch: char| ch.is_ascii_digit()) && !c.contains(' ');
+            let class = if numeric { " class=\"n\"" } else { "" };
+            s.push_str(&format!("<td{class}>{}</td>", esc(&c)));
         }
         s.push_str("</tr>");
     }
@@ -151,7 +154,7 @@ fn table(title: &str, head: &[&str], rows: Vec<Vec<String>>) -> String {
 }
 
 const CSS: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1em}\
-td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}\
+td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}td.n{text-align:right}\
 tr.dev{background:#fde2e2}figure{margin:0 0 1.5em 0}figcaption{font-weight:bold;margin-bottom:4px}\
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:12px;font-size:12px}\
 .legend span{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}";
