@@ -1,6 +1,9 @@
 //! Subcommands: one file each, `Args` (clap) + `run(args) -> exit code`.
 
 pub mod alert;
+pub mod check;
+pub mod cron;
+pub mod daemon;
 pub mod list;
 pub mod logstats;
 pub mod report;

@@ -58,7 +58,7 @@ pub struct Args {
     pub textfile: Option<PathBuf>,
 }
 
-fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     let (k, n) = s
         .split_once('/')
         .ok_or_else(|| format!("`{s}`: expected K/N, e.g. 1/3"))?;
