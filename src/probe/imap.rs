@@ -622,6 +622,7 @@ impl Session<'_> {
 
     fn flush(&mut self, obs: &mut Observation) {
         obs.transcript.extend(self.conn.take_transcript());
+        probe_msg::add_bytes_received(obs, self.conn.bytes_read());
     }
 }
 

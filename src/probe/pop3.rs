@@ -227,17 +227,29 @@ impl Session<'_> {
     /// stay out of the transcript (they may be a customer's mail).
     async fn body(&mut self, phase: &str, ml: &mut MultiLine) -> Result<(), ProbeError> {
         self.keep_transcript();
-        let r = self.body_lines(phase, ml).await;
+        let r = self.body_lines(phase, ml, |_| Ok(())).await;
         let n = self.conn.take_transcript().len();
         self.push_log(format!("S: <{n} lines, content not shown>"));
         r
     }
 
-    async fn body_lines(&mut self, phase: &str, ml: &mut MultiLine) -> Result<(), ProbeError> {
+    /// The lines of a multi-line body, each also given to `each` (raw).
+    async fn body_lines(
+        &mut self,
+        phase: &str,
+        ml: &mut MultiLine,
+        mut each: impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), ProbeError> {
         let deadline = tokio::time::Instant::now() + self.step;
         loop {
             let line = self.conn.read_line_until(phase, deadline).await?;
-            match ml.push(&line) {
+            let r = ml.push(&line).and_then(|p| {
+                if p == Push::More {
+                    each(&line)?;
+                }
+                Ok(p)
+            });
+            match r {
                 Ok(Push::Done) => return Ok(()),
                 Ok(Push::More) => {}
                 Err(e) => return Err(self.conn.err(phase, ErrorKind::Protocol, e)),
@@ -250,7 +262,7 @@ impl Session<'_> {
         self.caps.clear();
         if let Status::Ok(_) = self.cmd_shown(phase, "CAPA", "CAPA").await? {
             let mut ml = MultiLine::new(CAPA_BYTES, CAPA_BYTES, CAPA_LINES);
-            self.body_lines(phase, &mut ml).await?;
+            self.body_lines(phase, &mut ml, |_| Ok(())).await?;
             self.caps = String::from_utf8_lossy(&ml.data)
                 .lines()
                 .map(|l| l.trim().to_ascii_uppercase())
@@ -410,31 +422,20 @@ impl Session<'_> {
         map: &mut HashMap<u64, String>,
     ) -> Result<(), ProbeError> {
         let mut ml = MultiLine::new(0, usize::MAX, count as usize);
-        let deadline = tokio::time::Instant::now() + self.step;
-        loop {
-            let line = self.conn.read_line_until(phase, deadline).await?;
-            match ml.push(&line) {
-                Ok(Push::Done) => return Ok(()),
-                Ok(Push::More) => {}
-                Err(_) => {
-                    return Err(self.conn.err(
-                        phase,
-                        ErrorKind::Protocol,
-                        format!("UIDL listed more than the {count} messages STAT announced"),
-                    ));
-                }
-            }
-            let (n, uid) = parse_uidl(&line).ok_or_else(|| {
-                self.conn.err(
-                    phase,
-                    ErrorKind::Protocol,
-                    format!("bad UIDL line {:?}", wire::sanitize(&line, 80)),
-                )
-            })?;
+        let each = |line: &[u8]| {
+            let (n, uid) = parse_uidl(line)
+                .ok_or_else(|| format!("bad UIDL line {:?}", wire::sanitize(line, 80)))?;
             if n >= lowest && n <= count {
                 map.insert(n, uid);
             }
-        }
+            Ok(())
+        };
+        self.body_lines(phase, &mut ml, each)
+            .await
+            .map_err(|mut e| {
+                e.message = format!("UIDL (STAT announced {count} messages): {}", e.message);
+                e
+            })
     }
 
     /// `TOP n 0` → header section; `None` when the server refuses it.
@@ -527,6 +528,7 @@ impl Session<'_> {
     fn flush(&mut self, obs: &mut Observation) {
         self.keep_transcript();
         obs.transcript.append(&mut self.log);
+        probe_msg::add_bytes_received(obs, self.conn.bytes_read());
     }
 }
 
@@ -707,6 +709,8 @@ pub async fn retrieve(
         let quit = s.quit("delivery").await;
         if polls == 0 {
             s.flush(obs);
+        } else {
+            probe_msg::add_bytes_received(obs, s.conn.bytes_read());
         }
         quit?;
         let Some(delay) = backoff.next_delay(req.arrival_deadline) else {

@@ -196,6 +196,15 @@ pub fn record_tls(obs: &mut Observation, info: &TlsInfo) {
     }
 }
 
+/// Add a session's received bytes to the `bytes_received` metric (one per
+/// observation, summed over polling sessions: evidence that reads stay bounded).
+pub fn add_bytes_received(obs: &mut Observation, n: u64) {
+    match obs.metrics.iter_mut().find(|m| m.name == "bytes_received") {
+        Some(m) => m.value += n as f64,
+        None => obs.metric("bytes_received", n as f64, "B"),
+    }
+}
+
 /// A local (our side) error naming the endpoint.
 pub fn local_err(
     ep: &Endpoint,
