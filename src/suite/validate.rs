@@ -18,35 +18,25 @@ pub const PHASES: &[&str] = &[
     "submit", "login", "delivery", "fetch", "delete", "logout", "retrieve",
 ];
 
-/// Metrics of the `system` host check.
-pub const SYSTEM_METRICS: &[&str] = &[
-    "cpu_user",
-    "cpu_system",
-    "cpu_iowait",
-    "cpu_idle",
-    "mem_available_kb",
-    "swap_free_kb",
-    "scan_rate",
-    "load1",
-    "load5",
-    "load15",
-];
+/// Metrics of the `system` host check (its own table).
+fn system_metrics() -> Vec<&'static str> {
+    crate::check::system::METRICS
+        .iter()
+        .map(|(m, _)| *m)
+        .collect()
+}
 
-/// Protocols the `connections` host check counts.
-pub const CONNECTION_PROTOCOLS: &[&str] = &[
-    "smtp",
-    "submission",
-    "smtps",
-    "lmtp",
-    "imap",
-    "imaps",
-    "pop3",
-    "pop3s",
-    "ldap",
-    "ldaps",
-    "http",
-    "https",
-];
+/// Protocols the `connections` host check counts: every endpoint protocol.
+fn connection_protocols() -> Vec<&'static str> {
+    Proto::ALL.iter().map(|p| p.as_str()).collect()
+}
+
+/// Queue names of Postfix (other MTAs name their own queues).
+fn postfix_queues() -> Vec<&'static str> {
+    let mut v = crate::check::queue::POSTFIX_QUEUES.to_vec();
+    v.push("total");
+    v
+}
 
 struct Ctx<'a> {
     s: &'a SuiteSpec,
@@ -438,13 +428,19 @@ impl Ctx<'_> {
         }
     }
 
-    fn num_limits(&mut self, path: &str, t: &BTreeMap<String, NumLimit>, known: Option<&[&str]>) {
+    fn num_limits(
+        &mut self,
+        path: &str,
+        t: &BTreeMap<String, NumLimit>,
+        known: Option<&[&str]>,
+        what: &str,
+    ) {
         for (k, l) in t {
             let p = join_key(path, k);
             if let Some(known) = known {
                 if !known.contains(&k.as_str()) {
                     let hint = did_you_mean(k, known.iter().copied());
-                    self.err(&p, format!("unknown metric `{k}`"), hint);
+                    self.err(&p, format!("unknown {what} `{k}`"), hint);
                     continue;
                 }
             }
@@ -545,26 +541,38 @@ impl Ctx<'_> {
                 if q.mta == Some(crate::check::queue::QueueMta::Command) && q.command.is_none() {
                     self.err(p, "`mta: command` needs `command`", None);
                 }
-                self.num_limits(&join_key(p, "thresholds"), &q.thresholds, None);
-                self.limit(
-                    &join_key(p, "oldest"),
-                    q.oldest_warning,
-                    q.oldest_critical,
-                    None,
+                let postfix = matches!(q.mta, None | Some(crate::check::queue::QueueMta::Postfix));
+                let known = postfix.then(postfix_queues);
+                self.num_limits(
+                    &join_key(p, "thresholds"),
+                    &q.thresholds,
+                    known.as_deref(),
+                    "queue",
                 );
+                if let (Some(w), Some(c)) = (q.oldest_warning, q.oldest_critical) {
+                    if w > c {
+                        self.err(
+                            &join_key(p, "oldest_warning"),
+                            format!("oldest_warning ({w}) is above oldest_critical ({c})"),
+                            Some("warning must be reached first".into()),
+                        );
+                    }
+                }
             }
             CheckSpec::System(sy) => {
                 self.num_limits(
                     &join_key(p, "thresholds"),
                     &sy.thresholds,
-                    Some(SYSTEM_METRICS),
+                    Some(&system_metrics()),
+                    "metric",
                 );
             }
             CheckSpec::Connections(c) => {
                 self.num_limits(
                     &join_key(p, "thresholds"),
                     &c.thresholds,
-                    Some(CONNECTION_PROTOCOLS),
+                    Some(&connection_protocols()),
+                    "protocol",
                 );
             }
             CheckSpec::Processes(pr) => {
@@ -577,19 +585,18 @@ impl Ctx<'_> {
                 }
                 for (j, e) in pr.expect.iter().enumerate() {
                     let ep = join_index(&join_key(p, "expect"), j);
-                    match (&e.process, &e.cmdline) {
-                        (None, None) => {
-                            self.err(&ep, "set `process` (a name) or `cmdline` (a regex)", None)
-                        }
-                        (Some(_), Some(_)) => {
-                            self.err(&ep, "set only one of `process` and `cmdline`", None)
-                        }
-                        _ => {}
+                    // A process matches every criterion given (name, cmdline, cwd).
+                    if e.process.is_none() && e.cmdline.is_none() && e.cwd.is_none() {
+                        self.err(
+                            &ep,
+                            "set `process` (a name), `cmdline` or `cwd` (regexes)",
+                            None,
+                        );
                     }
-                    if let Some(re) = &e.cmdline {
-                        if let Err(err) = regex::Regex::new(re) {
+                    for (key, re) in [("cmdline", &e.cmdline), ("cwd", &e.cwd)] {
+                        if let Some(Err(err)) = re.as_deref().map(regex::Regex::new) {
                             self.err(
-                                &join_key(&ep, "cmdline"),
+                                &join_key(&ep, key),
                                 format!("invalid regex: {}", regex_error(&err)),
                                 None,
                             );
