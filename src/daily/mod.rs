@@ -8,6 +8,7 @@
 pub mod baseline;
 pub mod collect;
 pub mod formats;
+pub mod mailrate;
 pub mod render_csv;
 pub mod render_html;
 pub mod render_json;
@@ -123,6 +124,16 @@ pub fn build(opts: &Options) -> DailyReport {
             opts.reports.join(collect::RESULTS_DIR).display()
         ));
     }
+    let message_rate = match &opts.formats.mail_log {
+        None => None,
+        Some(p) => match mailrate::message_rate(p, opts.date) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                notes.push(e);
+                None
+            }
+        },
+    };
     DailyReport {
         site: site.clone(),
         date: opts.date,
@@ -141,7 +152,7 @@ pub fn build(opts: &Options) -> DailyReport {
             .as_deref()
             .map(|d| open_alerts(d, &site))
             .unwrap_or_default(),
-        message_rate: None,
+        message_rate,
         notes,
     }
 }
