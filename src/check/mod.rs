@@ -5,7 +5,6 @@
 //! how to observe the machine lives in `snapshot` and is taken once per run
 //! and shared by every check. Adding a kind = one new file + one variant below.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -193,25 +192,6 @@ fn local_hostname() -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Make relative paths in a host check relative to `dir` (the suite file's
-/// directory), as every path in a suite is. For the loader.
-pub fn rebase_paths(check: &mut CheckSpec, dir: &Path) {
-    let fix = |p: &mut std::path::PathBuf| {
-        if p.is_relative() {
-            *p = dir.join(&*p);
-        }
-    };
-    match check {
-        CheckSpec::Queue(s) => s.config_dir.iter_mut().for_each(fix),
-        CheckSpec::Files(s) => {
-            s.disks.iter_mut().for_each(|d| fix(&mut d.mount));
-            s.paths.iter_mut().for_each(|p| fix(&mut p.path));
-        }
-        CheckSpec::Ldap(s) => s.password_file.iter_mut().for_each(fix),
-        _ => {}
-    }
-}
-
 /// Run a command with a deadline; its stdout, or why it could not run.
 /// Missing commands and non-zero exits are `ErrorKind::Local`.
 pub(crate) async fn run_command(
@@ -293,21 +273,5 @@ mod tests {
             Some("ldap1")
         );
         assert_eq!(select_host(&s, Some("nope")), None);
-    }
-
-    #[test]
-    fn rebase_makes_relative_paths_suite_relative() {
-        let mut c = CheckSpec::Queue(queue::QueueSpec {
-            config_dir: Some("../target/mailsite/mta1".into()),
-            ..Default::default()
-        });
-        rebase_paths(&mut c, Path::new("/srv/suites"));
-        let CheckSpec::Queue(q) = c else {
-            unreachable!()
-        };
-        assert_eq!(
-            q.config_dir.unwrap(),
-            Path::new("/srv/suites/../target/mailsite/mta1")
-        );
     }
 }
