@@ -344,15 +344,7 @@ impl Ctx<'_> {
         critical: Option<super::duration::Dur>,
         timeout: Option<Duration>,
     ) {
-        if let (Some(w), Some(c)) = (warning, critical) {
-            if w > c {
-                self.err(
-                    &join_key(path, "warning"),
-                    format!("warning ({w}) is above critical ({c})"),
-                    Some("warning must be reached first".into()),
-                );
-            }
-        }
+        self.ordered(path, ("warning", warning), ("critical", critical));
         let Some(timeout) = timeout else { return };
         let (key, top) = match (critical, warning) {
             (Some(c), _) => ("critical", c),
@@ -407,16 +399,26 @@ impl Ctx<'_> {
         }
     }
 
-    fn num_limit(&mut self, path: &str, l: &NumLimit) {
-        if let (Some(w), Some(c)) = (l.warning, l.critical) {
+    /// A warning limit above its critical limit can never warn first.
+    fn ordered<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        path: &str,
+        (wk, w): (&str, Option<T>),
+        (ck, c): (&str, Option<T>),
+    ) {
+        if let (Some(w), Some(c)) = (w, c) {
             if w > c {
                 self.err(
-                    &join_key(path, "warning"),
-                    format!("warning ({w}) is above critical ({c})"),
+                    &join_key(path, wk),
+                    format!("{wk} ({w}) is above {ck} ({c})"),
                     Some("warning must be reached first".into()),
                 );
             }
         }
+    }
+
+    fn num_limit(&mut self, path: &str, l: &NumLimit) {
+        self.ordered(path, ("warning", l.warning), ("critical", l.critical));
         if let (Some(w), Some(c)) = (l.warning_below, l.critical_below) {
             if w < c {
                 self.err(
@@ -549,15 +551,8 @@ impl Ctx<'_> {
                     known.as_deref(),
                     "queue",
                 );
-                if let (Some(w), Some(c)) = (q.oldest_warning, q.oldest_critical) {
-                    if w > c {
-                        self.err(
-                            &join_key(p, "oldest_warning"),
-                            format!("oldest_warning ({w}) is above oldest_critical ({c})"),
-                            Some("warning must be reached first".into()),
-                        );
-                    }
-                }
+                let (w, c) = (q.oldest_warning, q.oldest_critical);
+                self.ordered(p, ("oldest_warning", w), ("oldest_critical", c));
             }
             CheckSpec::System(sy) => {
                 self.num_limits(
