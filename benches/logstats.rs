@@ -78,28 +78,6 @@ fn generate(path: &Path, mb: u64) -> loggen::Truth {
     g.truth
 }
 
-/// pflogsumm's Grand Totals value for `label` (e.g. "received"), unit suffix applied.
-fn pflog_total(out: &str, label: &str) -> Option<(u64, u64)> {
-    for l in out.lines() {
-        let l = l.trim();
-        let Some(num) = l.strip_suffix(label).map(str::trim) else {
-            continue;
-        };
-        let (digits, unit) =
-            num.split_at(num.find(|c: char| !c.is_ascii_digit()).unwrap_or(num.len()));
-        let v: u64 = digits.parse().ok()?;
-        return Some((
-            v,
-            match unit.trim() {
-                "k" => 1024,
-                "m" => 1 << 20,
-                _ => 1,
-            },
-        ));
-    }
-    None
-}
-
 fn main() {
     let mb: u64 = std::env::var("LOGSTATS_BENCH_MB")
         .ok()
@@ -171,17 +149,9 @@ fn main() {
             p.secs / hm.secs,
             one.as_ref().map_or(0.0, |o| p.secs / o.secs)
         );
-        for (label, key) in [
-            ("received", "received"),
-            ("delivered", "delivered"),
-            ("deferred", "deferred"),
-            ("bounced", "bounced"),
-            ("rejected", "rejected"),
-            ("bytes received", "bytes_received"),
-            ("bytes delivered", "bytes_delivered"),
-        ] {
+        for (label, key) in loggen::PFLOGSUMM_KEYS {
             let ours = v["total"][key].as_u64().unwrap_or(u64::MAX);
-            let (theirs, unit) = pflog_total(&p.stdout, label).unwrap_or((u64::MAX, 1));
+            let (theirs, unit) = loggen::pflogsumm_total(&p.stdout, label).unwrap_or((u64::MAX, 1));
             let ok = ours / unit == theirs;
             println!(
                 "  {label:16} healthmon {ours:>14}  pflogsumm {theirs:>10}{}  {}",

@@ -12,15 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const KEYS: [(&str, &str); 7] = [
-    ("received", "received"),
-    ("delivered", "delivered"),
-    ("deferred", "deferred"),
-    ("bounced", "bounced"),
-    ("rejected", "rejected"),
-    ("bytes received", "bytes_received"),
-    ("bytes delivered", "bytes_delivered"),
-];
+use loggen::{PFLOGSUMM_KEYS as KEYS, pflogsumm_total};
 
 fn logstats_json(files: &[&Path]) -> Value {
     let o = Command::new(common::bin())
@@ -53,29 +45,13 @@ fn pflogsumm(file: &Path, syslog_name: Option<&str>) -> Vec<(String, u64, u64)> 
         String::from_utf8_lossy(&o.stderr)
     );
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    let mut out = Vec::new();
-    for (label, _) in KEYS {
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| {
-                l.ends_with(label)
-                    || l.contains(&format!("  {label}  ("))
-                    || l.starts_with(|c: char| c.is_ascii_digit())
-                        && l.contains(&format!(" {label} ("))
-            })
-            .unwrap_or_else(|| panic!("pflogsumm has no {label:?} line:\n{text}"));
-        let num = line.split_whitespace().next().unwrap();
-        let (digits, unit) =
-            num.split_at(num.find(|c: char| !c.is_ascii_digit()).unwrap_or(num.len()));
-        let unit = match unit {
-            "k" => 1024,
-            "m" => 1 << 20,
-            _ => 1,
-        };
-        out.push((label.to_string(), digits.parse().unwrap(), unit));
-    }
-    out
+    KEYS.iter()
+        .map(|(label, _)| {
+            let (v, unit) = pflogsumm_total(&text, label)
+                .unwrap_or_else(|| panic!("pflogsumm has no {label:?} total:\n{text}"));
+            (label.to_string(), v, unit)
+        })
+        .collect()
 }
 
 /// Every pflogsumm total equals ours (after pflogsumm's unit truncation).

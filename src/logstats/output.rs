@@ -318,14 +318,7 @@ pub fn csv(s: &Stats) -> String {
     };
     csv_row(&mut out, "total", "", s.first, span, &s.total);
     for r in &s.intervals {
-        csv_row(
-            &mut out,
-            "interval",
-            "",
-            Some(r.start),
-            Some(r.seconds),
-            &r.totals,
-        );
+        out += &csv_interval(r);
     }
     for h in &s.hosts {
         csv_row(&mut out, "host", &h.host, s.first, span, &h.totals);

@@ -415,70 +415,25 @@ mod tests {
 
     #[test]
     fn rejects() {
-        let l = b"NOQUEUE: reject: RCPT from unknown[10.0.0.9]: 554 5.7.1 <x@y.z>: Relay access denied; from=<a@b> to=<x@y.z> proto=ESMTP helo=<h>";
-        assert_eq!(
-            parse(b"smtpd", l),
-            Event::Reject {
-                qid: b"NOQUEUE",
-                kind: RejectKind::Reject,
-                class: RejectClass::Relay
-            }
-        );
-        let l = b"NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<h>";
-        assert_eq!(
-            parse(b"smtpd", l),
-            Event::Reject {
-                qid: b"NOQUEUE",
-                kind: RejectKind::Reject,
-                class: RejectClass::Rbl
-            }
-        );
-        let l = b"NOQUEUE: reject: RCPT from x[1.2.3.4]: 550 5.1.1 <c@d>: Recipient address rejected: User unknown in virtual mailbox table; from=<a@b> to=<c@d>";
-        assert_eq!(
-            parse(b"smtpd", l),
-            Event::Reject {
-                qid: b"NOQUEUE",
-                kind: RejectKind::Reject,
-                class: RejectClass::UnknownUser
-            }
-        );
-        let l = b"ABC: reject: header Subject: viagra from x[1.2.3.4]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 spam";
-        assert_eq!(
-            parse(b"cleanup", l),
-            Event::Reject {
-                qid: b"ABC",
-                kind: RejectKind::Reject,
-                class: RejectClass::Content
-            }
-        );
-        let l =
-            b"ABC: milter-reject: END-OF-MESSAGE from x[1.2.3.4]: 5.7.1 virus; from=<a@b> to=<c@d>";
-        assert_eq!(
-            parse(b"cleanup", l),
-            Event::Reject {
-                qid: b"ABC",
-                kind: RejectKind::Reject,
-                class: RejectClass::Content
-            }
-        );
-        let l = b"NOQUEUE: reject_warning: RCPT from x[1.2.3.4]: 450 4.7.1 Client host rejected: cannot find your hostname";
-        assert_eq!(
-            parse(b"smtpd", l),
-            Event::Reject {
-                qid: b"NOQUEUE",
-                kind: RejectKind::Warning,
-                class: RejectClass::Client
-            }
-        );
-        let l = b"NOQUEUE: reject: RCPT from [1.2.3.4]:5555: 550 5.3.2 Service currently unavailable; from=<a@b>";
-        assert_eq!(
-            parse(b"postscreen", l),
-            Event::Reject {
-                qid: b"NOQUEUE",
-                kind: RejectKind::Reject,
-                class: RejectClass::Postscreen
-            }
-        );
+        use RejectClass::*;
+        use RejectKind::{Reject as R, Warning as W};
+        let cases: [(&[u8], &[u8], &[u8], RejectKind, RejectClass); 7] = [
+            (b"smtpd", b"NOQUEUE: reject: RCPT from unknown[10.0.0.9]: 554 5.7.1 <x@y.z>: Relay access denied; from=<a@b> to=<x@y.z> proto=ESMTP helo=<h>", b"NOQUEUE", R, Relay),
+            (b"smtpd", b"NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<h>", b"NOQUEUE", R, Rbl),
+            (b"smtpd", b"NOQUEUE: reject: RCPT from x[1.2.3.4]: 550 5.1.1 <c@d>: Recipient address rejected: User unknown in virtual mailbox table; from=<a@b> to=<c@d>", b"NOQUEUE", R, UnknownUser),
+            (b"cleanup", b"ABC: reject: header Subject: viagra from x[1.2.3.4]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 spam", b"ABC", R, Content),
+            (b"cleanup", b"ABC: milter-reject: END-OF-MESSAGE from x[1.2.3.4]: 5.7.1 virus; from=<a@b> to=<c@d>", b"ABC", R, Content),
+            (b"smtpd", b"NOQUEUE: reject_warning: RCPT from x[1.2.3.4]: 450 4.7.1 Client host rejected: cannot find your hostname", b"NOQUEUE", W, Client),
+            (b"postscreen", b"NOQUEUE: reject: RCPT from [1.2.3.4]:5555: 550 5.3.2 Service currently unavailable; from=<a@b>", b"NOQUEUE", R, Postscreen),
+        ];
+        for (daemon, line, qid, kind, class) in cases {
+            assert_eq!(
+                parse(daemon, line),
+                Event::Reject { qid, kind, class },
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
         assert_eq!(
             parse(b"smtpd", b"warning: hostname x does not resolve"),
             Event::Problem
