@@ -13,7 +13,7 @@ use crate::suite::{Diagnostic, LoadedSuite};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  healthmon validate suites/isp.yaml\n  healthmon validate suites/*.yaml --format json\n  healthmon validate --resolve suites/local.yaml\n\nExit status: 0 valid (warnings allowed), 3 invalid."
+    after_help = "Examples:\n  healthmon validate suites/isp.yaml\n  healthmon validate suites/*.yaml --format json\n  healthmon validate --resolve suites/local.yaml\n\nExit status: 0 valid (warnings allowed), 2 with --resolve: an endpoint failed, 3 invalid."
 )]
 pub struct Args {
     /// Suite files.
@@ -180,6 +180,13 @@ pub fn run(args: Args) -> i32 {
     } else {
         vec![]
     };
+    // Valid, but an endpoint did not answer as declared: that is a check
+    // that could not run, not a configuration error.
+    let code = if endpoints.iter().all(|e| e.ok) {
+        exit::OK
+    } else {
+        exit::ERROR
+    };
     if json {
         print_json(&JsonOut {
             valid: true,
@@ -207,7 +214,7 @@ pub fn run(args: Args) -> i32 {
             }
         }
     }
-    exit::OK
+    code
 }
 
 fn print_json<T: Serialize>(v: &T) {
@@ -217,13 +224,63 @@ fn print_json<T: Serialize>(v: &T) {
     }
 }
 
-/// Every declared endpoint of every host: banner, TLS, AUTH — no mail, no login.
+/// Every declared endpoint of every host: banner, TLS, AUTH — no mail, no
+/// login. Probes run concurrently (the suite's `concurrency`), each step
+/// bounded by the suite's `step_timeout`; results keep declaration order.
 fn resolve(suites: &[LoadedSuite]) -> Vec<EndpointLine> {
-    // TODO(resolve): wire `crate::probe::banner::probe_endpoint` once
-    // src/probe/banner.rs lands (it is being written in parallel).
-    let _ = suites;
-    eprintln!(
-        "healthmon validate --resolve: endpoint probes are not built yet (src/probe/banner.rs)"
-    );
-    vec![]
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("healthmon validate --resolve: cannot start the runtime: {e}");
+            return vec![];
+        }
+    };
+    rt.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut n = 0;
+        for s in suites {
+            let spec = &s.spec;
+            let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(
+                spec.defaults()
+                    .concurrency
+                    .unwrap_or(crate::suite::resolve::DEFAULT_CONCURRENCY)
+                    .max(1),
+            ));
+            let step = spec.step_timeout();
+            for host in spec.hosts.keys() {
+                for proto in spec.host_protos(host) {
+                    let Some(ep) = spec.endpoint(host, proto) else {
+                        continue;
+                    };
+                    let (limit, path, i) = (limit.clone(), s.path.clone(), n);
+                    n += 1;
+                    tasks.spawn(async move {
+                        let _permit = limit.acquire_owned().await;
+                        let r = crate::probe::banner::probe_endpoint(&ep, step).await;
+                        (
+                            i,
+                            EndpointLine {
+                                suite: path,
+                                endpoint: r.endpoint,
+                                ok: r.ok,
+                                lines: r.lines,
+                            },
+                        )
+                    });
+                }
+            }
+        }
+        let mut out: Vec<(usize, EndpointLine)> = Vec::with_capacity(n);
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(x) => out.push(x),
+                Err(e) => eprintln!("healthmon validate --resolve: probe task failed: {e}"),
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, l)| l).collect()
+    })
 }
