@@ -209,30 +209,35 @@ impl Conn {
         ep: &Endpoint,
         step_timeout: Duration,
     ) -> Result<TlsInfo, ProbeError> {
-        const PHASE: &str = "starttls";
+        // Implicit TLS is its own phase; otherwise the handshake follows STARTTLS/STLS.
+        let phase = if ep.tls == TlsMode::Implicit {
+            "tls"
+        } else {
+            "starttls"
+        };
         if !self.buf.is_empty() {
             // Bytes pipelined before the handshake could be injected by a
             // man in the middle (CVE-2011-0411 class): never act on them.
             return Err(self.err(
-                PHASE,
+                phase,
                 ErrorKind::Protocol,
                 "server sent data before the TLS handshake",
             ));
         }
         let config = tls::client_config(&ep.tls_options)
-            .map_err(|e| self.err(PHASE, ErrorKind::Local, e))?;
-        let name = tls::server_name(ep).map_err(|e| self.err(PHASE, ErrorKind::Local, e))?;
+            .map_err(|e| self.err(phase, ErrorKind::Local, e))?;
+        let name = tls::server_name(ep).map_err(|e| self.err(phase, ErrorKind::Local, e))?;
         let insecure = ep.insecure();
         let plain = self
             .stream
             .take()
-            .ok_or_else(|| self.err(PHASE, ErrorKind::Local, "connection already closed"))?;
+            .ok_or_else(|| self.err(phase, ErrorKind::Local, "connection already closed"))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
         let hs = tokio::time::timeout(step_timeout, connector.connect(name, plain)).await;
         let stream = match hs {
             Err(_) => {
                 return Err(self.err(
-                    PHASE,
+                    phase,
                     ErrorKind::Timeout,
                     format!(
                         "TLS handshake timed out after {} ms",
@@ -241,7 +246,7 @@ impl Conn {
                 ));
             }
             Ok(Err(e)) => {
-                return Err(self.err(PHASE, ErrorKind::Tls, format!("TLS handshake failed: {e}")));
+                return Err(self.err(phase, ErrorKind::Tls, format!("TLS handshake failed: {e}")));
             }
             Ok(Ok(s)) => s,
         };
