@@ -4,83 +4,13 @@
 
 mod alert_fixtures;
 
-use std::sync::{Arc, Mutex};
-
 use alert_fixtures::*;
 use healthmon::alert::{process_at, validate};
 use healthmon::suite::Severity;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-#[derive(Default, Debug)]
-struct Mail {
-    auth: Vec<String>,
-    from: String,
-    rcpt: Vec<String>,
-    data: String,
-}
-
-/// Minimal SMTP server: EHLO with AUTH PLAIN, records one transaction per connection.
-async fn sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    let mails = Arc::new(Mutex::new(vec![]));
-    let m2 = mails.clone();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = l.accept().await {
-            let m3 = m2.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                let mut mail = Mail::default();
-                w.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_string();
-                    let up = cmd.to_ascii_uppercase();
-                    let reply: &[u8] = if up.starts_with("EHLO") {
-                        b"250-sink.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
-                    } else if up.starts_with("AUTH") {
-                        mail.auth.push(cmd.clone());
-                        b"235 ok\r\n"
-                    } else if up.starts_with("MAIL FROM") {
-                        mail.from = cmd.clone();
-                        b"250 ok\r\n"
-                    } else if up.starts_with("RCPT TO") {
-                        mail.rcpt.push(cmd.clone());
-                        b"250 ok\r\n"
-                    } else if up == "DATA" {
-                        w.write_all(b"354 go\r\n").await.unwrap();
-                        loop {
-                            line.clear();
-                            r.read_line(&mut line).await.unwrap();
-                            if line == ".\r\n" {
-                                break;
-                            }
-                            mail.data.push_str(&line);
-                        }
-                        m3.lock().unwrap().push(std::mem::take(&mut mail));
-                        b"250 queued\r\n"
-                    } else if up == "QUIT" {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    w.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, mails)
-}
 
 #[tokio::test]
 async fn relay_outside_the_site_delivers_firing_and_resolved_mail() {
-    let (port, mails) = sink().await;
+    let (port, mails) = smtp_sink().await;
     let d = tempfile::tempdir().unwrap();
     let pw = d.path().join("relay.pass");
     std::fs::write(&pw, "relay-pw-42\n").unwrap();
@@ -303,7 +233,11 @@ fn example_alarms_file_validates_in_a_suite() {
         .env_remove("HEALTHMON_RELAY_PASSWORD")
         .output()
         .unwrap();
-    let err = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(
         err.contains("password_env: environment variable HEALTHMON_RELAY_PASSWORD is not set"),

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use healthmon::result::*;
 use healthmon::suite::model::SuiteSpec;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 pub const HOSTS: &str = r#"
 site: local
@@ -230,4 +230,71 @@ pub fn recorded(dir: &Path) -> Vec<serde_json::Value> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+#[derive(Default, Debug)]
+pub struct Mail {
+    pub auth: Vec<String>,
+    pub from: String,
+    pub rcpt: Vec<String>,
+    pub data: String,
+}
+
+/// Minimal SMTP server: EHLO with AUTH PLAIN, records one transaction per connection.
+pub async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(vec![]));
+    let m2 = mails.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            let m3 = m2.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                let mut mail = Mail::default();
+                w.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_string();
+                    let up = cmd.to_ascii_uppercase();
+                    let reply: &[u8] = if up.starts_with("EHLO") {
+                        b"250-sink.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+                    } else if up.starts_with("AUTH") {
+                        mail.auth.push(cmd.clone());
+                        b"235 ok\r\n"
+                    } else if up.starts_with("MAIL FROM") {
+                        mail.from = cmd.clone();
+                        b"250 ok\r\n"
+                    } else if up.starts_with("RCPT TO") {
+                        mail.rcpt.push(cmd.clone());
+                        b"250 ok\r\n"
+                    } else if up == "DATA" {
+                        w.write_all(b"354 go\r\n").await.unwrap();
+                        loop {
+                            line.clear();
+                            r.read_line(&mut line).await.unwrap();
+                            if line == ".\r\n" {
+                                break;
+                            }
+                            mail.data.push_str(&line);
+                        }
+                        m3.lock().unwrap().push(std::mem::take(&mut mail));
+                        b"250 queued\r\n"
+                    } else if up == "QUIT" {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mails)
 }
