@@ -91,8 +91,6 @@ alerting:
         .parse(m[0].data.as_bytes())
         .unwrap();
     // (mail turns line ends into CRLF)
-    assert_eq!(
-        msg.body_html(0).unwrap().replace("\r\n", "\n").trim_end(),
-        file.trim_end()
-    );
+    let got = msg.body_html(0).unwrap().replace("\r\n", "\n");
+    assert_eq!(got.trim_end(), file.trim_end());
 }

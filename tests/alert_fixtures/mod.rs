@@ -281,7 +281,8 @@ pub async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
                             if line == ".\r\n" {
                                 break;
                             }
-                            mail.data.push_str(&line);
+                            // Undo dot-stuffing (RFC 5321 4.5.2).
+                            mail.data.push_str(line.strip_prefix('.').unwrap_or(&line));
                         }
                         m3.lock().unwrap().push(std::mem::take(&mut mail));
                         b"250 queued\r\n"
