@@ -190,12 +190,17 @@ fn req<'a>(ep: &'a Endpoint, pw: &'a Secret, tok: &'a str, wait: Duration) -> Re
     }
 }
 
-async fn run_pop3(addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
-    let ep = endpoint(addr, Proto::Pop3, tls);
+/// Run `retrieve` of `proto` (Pop3 or Imap) against a fake.
+async fn run(proto: Proto, addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
+    let ep = endpoint(addr, proto, tls);
     let pw = Secret::new(SECRET);
     let mut obs = Observation::default();
     let t0 = Instant::now();
-    let res = pop3::retrieve(&req(&ep, &pw, tok, Duration::from_secs(2)), &mut obs).await;
+    let r = req(&ep, &pw, tok, Duration::from_secs(2));
+    let res = match proto {
+        Proto::Pop3 => pop3::retrieve(&r, &mut obs).await,
+        _ => imap::retrieve(&r, &mut obs).await,
+    };
     Outcome {
         res: res.map(|_| ()),
         obs,
@@ -203,17 +208,12 @@ async fn run_pop3(addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
     }
 }
 
+async fn run_pop3(addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
+    run(Proto::Pop3, addr, tls, tok).await
+}
+
 async fn run_imap(addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
-    let ep = endpoint(addr, Proto::Imap, tls);
-    let pw = Secret::new(SECRET);
-    let mut obs = Observation::default();
-    let t0 = Instant::now();
-    let res = imap::retrieve(&req(&ep, &pw, tok, Duration::from_secs(2)), &mut obs).await;
-    Outcome {
-        res: res.map(|_| ()),
-        obs,
-        took: t0.elapsed(),
-    }
+    run(Proto::Imap, addr, tls, tok).await
 }
 
 fn token() -> String {
