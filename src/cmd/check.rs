@@ -8,6 +8,7 @@
     healthmon check suites/local.yaml --only 'rndtrip/ims1/*' --warning 5000 --critical 15000\n\
     Ranges (Nagios syntax, milliseconds of each case's total time): 10, 10:, ~:10, 10:20, @10:20.\n\
     --format is ignored: the output is always the plugin format.")]
+#[group(skip)]
 pub struct Args {
     #[command(flatten)]
     pub run: super::run::Args,

@@ -245,25 +245,39 @@ pub fn quote(label: &str) -> String {
     }
 }
 
-/// Make the first 19 characters of every label unique: labels that share
-/// their 19-character prefix get a `#N ` prefix (N = position, unique).
+/// Make the first 19 characters of every label unique. Labels that share
+/// their 19-character prefix get a `#xxxxxx ` prefix, a hash of the label:
+/// stable from run to run (the label names an RRD data source), unlike a
+/// position. Should two hashes clash, those labels get `#N ` positions.
 pub fn unique_labels(labels: Vec<String>) -> Vec<String> {
     let key = |l: &str| l.chars().take(LABEL_UNIQUE).collect::<String>();
-    let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for l in &labels {
-        *count.entry(key(l)).or_default() += 1;
-    }
-    labels
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| {
-            if count[&key(&l)] > 1 || l.starts_with('#') {
-                format!("#{} {l}", i + 1)
-            } else {
-                l
-            }
-        })
-        .collect()
+    let tagged = |ls: Vec<String>, hash_too: bool, tag: &dyn Fn(usize, &str) -> String| {
+        let mut count: BTreeMap<String, usize> = BTreeMap::new();
+        for l in &ls {
+            *count.entry(key(l)).or_default() += 1;
+        }
+        ls.iter()
+            .enumerate()
+            .map(|(i, l)| {
+                // A label of the input that starts with `#` could pose as a tag.
+                if count[&key(l)] > 1 || (hash_too && l.starts_with('#')) {
+                    tag(i, l)
+                } else {
+                    l.clone()
+                }
+            })
+            .collect::<Vec<String>>()
+    };
+    let hashed = tagged(labels, true, &|_, l| {
+        format!("#{:06x} {l}", fnv(l) & 0xff_ffff)
+    });
+    tagged(hashed, false, &|i, l| format!("#{} {l}", i + 1))
+}
+
+fn fnv(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 impl Reporter for Nagios {
@@ -351,7 +365,17 @@ mod tests {
             "short".into(),
         ]);
         assert_eq!(l[2], "short");
-        assert!(l[0].starts_with("#1 ") && l[1].starts_with("#2 "));
+        assert!(
+            l[0].starts_with('#') && l[0].ends_with(" rndtrip/ims1/mta1/mmp1/pop3"),
+            "{l:?}"
+        );
+        assert_eq!(l[0].matches('#').count(), 1, "{l:?}");
+        // Stable: the same label gets the same prefix in another set.
+        let again = unique_labels(vec![
+            "rndtrip/ims1/mta1/mmp1/pop3".into(),
+            "rndtrip/ims1/mta1/mmp1/pop3 delivery".into(),
+        ]);
+        assert_eq!(again[0], l[0]);
         let keys: std::collections::BTreeSet<String> =
             l.iter().map(|x| x.chars().take(19).collect()).collect();
         assert_eq!(keys.len(), 3);

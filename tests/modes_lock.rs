@@ -1,0 +1,89 @@
+//! The run lock, from the outside: two overlapping runs on one reports
+//! directory — exactly one runs; a killed holder releases the lock.
+
+mod common;
+mod modes_support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use modes_support::*;
+
+fn run_cmd(reports: &std::path::Path) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("run")
+        .arg(root().join("suites/local.yaml"))
+        .args(["--only", "rndtrip/ims1/mta1/mmp1/pop3", "--no-isolate"])
+        .arg("--reports")
+        .arg(reports)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// True while some process holds the flock (probed without taking it for long).
+fn locked(reports: &std::path::Path) -> bool {
+    let Ok(f) = std::fs::File::options()
+        .write(true)
+        .open(reports.join(".healthmon.lock"))
+    else {
+        return false;
+    };
+    match f.try_lock() {
+        Ok(()) => {
+            let _ = f.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+/// Wait until the run holds the lock. The file appears just before the
+/// flock; probing only after a pause keeps the probe from stealing it.
+fn held(reports: &std::path::Path, who: &str) {
+    wait_for(Duration::from_secs(10), || {
+        reports.join(".healthmon.lock").exists().then_some(())
+    })
+    .unwrap_or_else(|| panic!("run {who} never created the lock file"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(locked(reports), "run {who} does not hold the lock");
+}
+
+#[test]
+fn overlapping_runs_exactly_one_runs() {
+    let _site = common::site_shared();
+    let d = tempfile::tempdir().unwrap();
+    let reports = d.path().join("reports");
+    let mut a = Proc::spawn("run A", &mut run_cmd(&reports));
+    held(&reports, "A");
+    let b = run_cmd(&reports).output().unwrap();
+    let err = String::from_utf8_lossy(&b.stderr);
+    assert_eq!(b.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another run of this suite holds the lock"),
+        "{err}"
+    );
+    let st = a.wait_timeout(Duration::from_secs(60)).expect("run A hung");
+    assert!(matches!(st.code(), Some(0..=2)), "{st:?}");
+    // Exactly one run produced results.
+    let n = std::fs::read_dir(reports.join("results")).unwrap().count();
+    assert_eq!(n, 1);
+
+    // A holder killed by SIGKILL releases the lock (flock dies with it).
+    let mut c = Proc::spawn("run C", &mut run_cmd(&reports));
+    held(&reports, "C");
+    c.signal(libc::SIGKILL);
+    c.wait_timeout(Duration::from_secs(10))
+        .expect("run C not dead");
+    assert!(!locked(&reports));
+    let e = run_cmd(&reports).output().unwrap();
+    assert!(
+        matches!(e.status.code(), Some(0..=2)),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(reports.join("results")).unwrap().count(),
+        2
+    );
+}
