@@ -519,10 +519,10 @@ impl Session<'_> {
                 .iter()
                 .find(|(k, _)| k.starts_with("BODY[HEADER.FIELDS"))
                 .and_then(|(_, v)| r.bytes(v));
-            if let (Some(uid), Some(head)) = (uid, head) {
-                if uids.contains(&uid) {
-                    out.push((uid, probe_msg::classify(head, req.token, req.case_id)));
-                }
+            if let (Some(uid), Some(head)) = (uid, head)
+                && uids.contains(&uid)
+            {
+                out.push((uid, probe_msg::classify(head, req.token, req.case_id)));
             }
         }
         Ok(out)

@@ -102,10 +102,10 @@ fn cond(word: &str) -> Option<Cond> {
 
 /// Split `[code] text` into the code (without brackets) and the text.
 fn resp_text(rest: &str) -> (Option<String>, String) {
-    if let Some(r) = rest.strip_prefix('[') {
-        if let Some(end) = r.find(']') {
-            return (Some(r[..end].to_string()), r[end + 1..].trim().to_string());
-        }
+    if let Some(r) = rest.strip_prefix('[')
+        && let Some(end) = r.find(']')
+    {
+        return (Some(r[..end].to_string()), r[end + 1..].trim().to_string());
     }
     (None, rest.to_string())
 }

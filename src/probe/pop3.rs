@@ -312,14 +312,14 @@ impl Session<'_> {
             ));
         }
         let reply = if self.ep.auth == Some(AuthMech::Plain) {
-            if let Some(m) = self.sasl_mechs() {
-                if !m.contains(&"PLAIN") {
-                    return Err(self.conn.err(
-                        PH,
-                        ErrorKind::Capability,
-                        format!("SASL PLAIN not offered (server offers: {})", m.join(" ")),
-                    ));
-                }
+            if let Some(m) = self.sasl_mechs()
+                && !m.contains(&"PLAIN")
+            {
+                return Err(self.conn.err(
+                    PH,
+                    ErrorKind::Capability,
+                    format!("SASL PLAIN not offered (server offers: {})", m.join(" ")),
+                ));
             }
             let ir = probe_msg::sasl_plain(login, password);
             let line = format!("AUTH PLAIN {ir}");

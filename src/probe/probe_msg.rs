@@ -85,10 +85,10 @@ pub fn probe_header_values(headers: &[u8]) -> Vec<String> {
             }
             continue;
         }
-        if let Some(v) = cur.take() {
-            if let Ok(s) = String::from_utf8(v) {
-                out.push(s.trim().to_string());
-            }
+        if let Some(v) = cur.take()
+            && let Ok(s) = String::from_utf8(v)
+        {
+            out.push(s.trim().to_string());
         }
         if let Some(colon) = line.iter().position(|&b| b == b':') {
             let name = &line[..colon];
@@ -100,10 +100,10 @@ pub fn probe_header_values(headers: &[u8]) -> Vec<String> {
             }
         }
     }
-    if let Some(v) = cur {
-        if let Ok(s) = String::from_utf8(v) {
-            out.push(s.trim().to_string());
-        }
+    if let Some(v) = cur
+        && let Ok(s) = String::from_utf8(v)
+    {
+        out.push(s.trim().to_string());
     }
     out
 }

@@ -274,10 +274,10 @@ impl RawImap {
                     ("UID", healthmon::probe::imap_parse::Val::Atom(a)) => uid = a.parse().unwrap(),
                     ("FLAGS", healthmon::probe::imap_parse::Val::List(l)) => {
                         for f in l {
-                            if let healthmon::probe::imap_parse::Val::Atom(a) = f {
-                                if !a.eq_ignore_ascii_case("\\Recent") {
-                                    flags.push(a.clone());
-                                }
+                            if let healthmon::probe::imap_parse::Val::Atom(a) = f
+                                && !a.eq_ignore_ascii_case("\\Recent")
+                            {
+                                flags.push(a.clone());
                             }
                         }
                     }
