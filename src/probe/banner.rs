@@ -113,11 +113,14 @@ async fn observe(
         }
         Proto::Pop3 | Proto::Pop3s => {
             let caps = pop3::capabilities(ep, timeout, obs).await?;
-            Ok(from_facts(obs, pop3_auth(&caps)))
+            let mut seen = from_facts(obs, pop3_auth(&caps));
+            seen.banner = format!("+OK {}", seen.banner);
+            Ok(seen)
         }
         Proto::Imap | Proto::Imaps => {
             let caps = imap::capabilities(ep, timeout, obs).await?;
             let mut seen = from_facts(obs, imap_auth(&caps));
+            seen.banner = without_capability_code(&seen.banner);
             if caps.iter().any(|c| c.eq_ignore_ascii_case("LOGINDISABLED")) {
                 seen.notes.push("LOGINDISABLED advertised".into());
             }
@@ -156,6 +159,17 @@ fn from_facts(obs: &Observation, auth: Vec<String>) -> Seen {
         tls,
         auth,
         notes: vec![],
+    }
+}
+
+/// `* OK [CAPABILITY ...] text` → `* OK text` (capabilities are listed apart).
+fn without_capability_code(banner: &str) -> String {
+    let Some(rest) = banner.strip_prefix("* OK [CAPABILITY ") else {
+        return banner.to_string();
+    };
+    match rest.find("] ") {
+        Some(i) => format!("* OK {}", &rest[i + 2..]),
+        None => banner.to_string(),
     }
 }
 
@@ -230,6 +244,15 @@ mod tests {
             "AUTH=LOGIN".into(),
         ];
         assert_eq!(imap_auth(&imap), vec!["PLAIN", "LOGIN"]);
+    }
+
+    #[test]
+    fn imap_banner_drops_the_capability_list() {
+        assert_eq!(
+            without_capability_code("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Dovecot ready."),
+            "* OK Dovecot ready."
+        );
+        assert_eq!(without_capability_code("* OK ready"), "* OK ready");
     }
 
     #[test]
