@@ -632,6 +632,68 @@ async fn stripped_stls_and_starttls_fail_without_downgrade() {
 }
 
 #[tokio::test]
+async fn starttls_accepted_but_handshake_fails_or_data_is_injected() {
+    // (reply to STLS/STARTTLS, bytes after it, pause before them?, expected kind)
+    let rows: [(&[u8], &[u8], bool, ErrorKind); 2] = [
+        (
+            b"+OK begin TLS\r\n",
+            b"this is not TLS\r\n",
+            true,
+            ErrorKind::Tls,
+        ),
+        // Plain-text bytes pipelined behind the OK: never acted upon.
+        (
+            b"+OK begin TLS\r\n",
+            b"+OK injected\r\n",
+            false,
+            ErrorKind::Protocol,
+        ),
+    ];
+    for (ok, after, pause, kind) in rows {
+        for proto in [Proto::Pop3, Proto::Imap] {
+            let (addr, rec) = fake(move |mut p| async move {
+                let imap = proto == Proto::Imap;
+                let greet: &[u8] = if imap {
+                    b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n"
+                } else {
+                    b"+OK hi\r\n"
+                };
+                p.send(greet).await;
+                while let Some(l) = p.line().await {
+                    let up = l.to_ascii_uppercase();
+                    if up.ends_with("STLS") || up.ends_with("STARTTLS") {
+                        let mut first = if imap {
+                            format!("{} OK begin\r\n", l.split(' ').next().unwrap()).into_bytes()
+                        } else {
+                            ok.to_vec()
+                        };
+                        if !pause {
+                            first.extend(after);
+                        }
+                        p.send(&first).await;
+                        if pause {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            p.send(after).await;
+                        }
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        return;
+                    }
+                    p.send(b"+OK\r\nSTLS\r\nUSER\r\n.\r\n").await;
+                }
+            })
+            .await;
+            let o = run(proto, addr, TlsMode::Starttls, &token()).await;
+            o.expect("starttls", kind);
+            assert!(
+                !rec.saw("USER") && !rec.saw("LOGIN") && !rec.saw("PASS"),
+                "{:?}",
+                rec.cmds()
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn pop3_huge_retr_is_capped() {
     let tok = token();
     let t2 = tok.clone();

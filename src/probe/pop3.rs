@@ -311,7 +311,18 @@ impl Session<'_> {
                 "login or password contains CR, LF, NUL or (login) space",
             ));
         }
-        let reply = if self.ep.auth == Some(AuthMech::Plain) {
+        // USER/PASS unless PLAIN is asked for, or the server lists
+        // capabilities without USER but with SASL PLAIN.
+        let plain = match self.ep.auth {
+            Some(AuthMech::Plain) => true,
+            Some(_) => false,
+            None => {
+                !self.caps.is_empty()
+                    && !self.has_cap("USER")
+                    && self.sasl_mechs().is_some_and(|m| m.contains(&"PLAIN"))
+            }
+        };
+        let reply = if plain {
             if let Some(m) = self.sasl_mechs()
                 && !m.contains(&"PLAIN")
             {
