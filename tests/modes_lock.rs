@@ -1,7 +1,8 @@
 //! The run lock, from the outside: two overlapping runs on one reports
-//! directory — exactly one runs; a killed holder releases the lock.
+//! directory — exactly one runs; a killed holder releases the lock. The run
+//! holding the lock checks a tarpit (an in-test listener that never sends a
+//! banner), so it stays busy for its 3s step timeout.
 
-mod common;
 mod modes_support;
 
 use std::process::{Command, Stdio};
@@ -9,11 +10,10 @@ use std::time::Duration;
 
 use modes_support::*;
 
-fn run_cmd(reports: &std::path::Path) -> Command {
+fn run_cmd(suite: &std::path::Path, reports: &std::path::Path) -> Command {
     let mut c = Command::new(bin());
     c.arg("run")
-        .arg(root().join("suites/local.yaml"))
-        .args(["--only", "rndtrip/ims1/mta1/mmp1/pop3", "--no-isolate"])
+        .arg(suite)
         .arg("--reports")
         .arg(reports)
         .stdout(Stdio::null())
@@ -51,12 +51,14 @@ fn held(reports: &std::path::Path, who: &str) {
 
 #[test]
 fn overlapping_runs_exactly_one_runs() {
-    let _site = common::site_shared();
     let d = tempfile::tempdir().unwrap();
     let reports = d.path().join("reports");
-    let mut a = Proc::spawn("run A", &mut run_cmd(&reports));
+    // Accepted by the kernel, never answered: a banner wait that times out.
+    let tarpit = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let suite = slow_suite(d.path(), tarpit.local_addr().unwrap().port());
+    let mut a = Proc::spawn("run A", &mut run_cmd(&suite, &reports));
     held(&reports, "A");
-    let b = run_cmd(&reports).output().unwrap();
+    let b = run_cmd(&suite, &reports).output().unwrap();
     let err = String::from_utf8_lossy(&b.stderr);
     assert_eq!(b.status.code(), Some(2), "{err}");
     assert!(
@@ -64,19 +66,20 @@ fn overlapping_runs_exactly_one_runs() {
         "{err}"
     );
     let st = a.wait_timeout(Duration::from_secs(60)).expect("run A hung");
-    assert!(matches!(st.code(), Some(0..=2)), "{st:?}");
+    // A ran its check for real: the tarpit never answers, so an error (2).
+    assert_eq!(st.code(), Some(2), "{st:?}");
     // Exactly one run produced results.
     let n = std::fs::read_dir(reports.join("results")).unwrap().count();
     assert_eq!(n, 1);
 
     // A holder killed by SIGKILL releases the lock (flock dies with it).
-    let mut c = Proc::spawn("run C", &mut run_cmd(&reports));
+    let mut c = Proc::spawn("run C", &mut run_cmd(&suite, &reports));
     held(&reports, "C");
     c.signal(libc::SIGKILL);
     c.wait_timeout(Duration::from_secs(10))
         .expect("run C not dead");
     assert!(!locked(&reports));
-    let e = run_cmd(&reports).output().unwrap();
+    let e = run_cmd(&suite, &reports).output().unwrap();
     assert!(
         matches!(e.status.code(), Some(0..=2)),
         "{}",

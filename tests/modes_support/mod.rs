@@ -20,17 +20,41 @@ pub fn bin() -> PathBuf {
 pub fn fast_suite(dir: &Path) -> PathBuf {
     let ca = root().join("target/mailsite/ca/ca.pem");
     let p = dir.join("fast.yaml");
+    let yaml = r#"site: fast
+defaults:
+  timeout: 10s
+  step_timeout: 5s
+  tls: {ca_file: CA}
+hosts:
+  mta1:
+    roles: [mta]
+    address: 127.0.1.1
+    tls: {server_name: mta1.example.test}
+    endpoints:
+      smtp: {port: 25, tls: starttls}
+    checks:
+      - port: {endpoint: smtp}
+  store2:
+    roles: [store]
+    address: 127.0.2.2
+    tls: {server_name: store2.example.test}
+    endpoints:
+      imap: {port: 143, tls: starttls}
+    checks:
+      - port: {endpoint: imap}
+"#;
+    std::fs::write(&p, yaml.replace("CA", &ca.display().to_string())).unwrap();
+    p
+}
+
+/// A suite whose one check waits on `port` for a banner for its 3s step
+/// timeout: pair it with a listener that never answers (a tarpit).
+pub fn slow_suite(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let p = dir.join("slow.yaml");
     std::fs::write(
         &p,
         format!(
-            "site: fast\n\
-defaults:\n  timeout: 10s\n  step_timeout: 5s\n  tls: {{ca_file: {}}}\n\
-hosts:\n\
-  mta1:\n    roles: [mta]\n    address: 127.0.1.1\n    tls: {{server_name: mta1.example.test}}\n\
-    endpoints:\n      smtp: {{port: 25, tls: starttls}}\n    checks:\n      - port: {{endpoint: smtp}}\n\
-  store2:\n    roles: [store]\n    address: 127.0.2.2\n    tls: {{server_name: store2.example.test}}\n\
-    endpoints:\n      imap: {{port: 143, tls: starttls}}\n    checks:\n      - port: {{endpoint: imap}}\n",
-            ca.display()
+            "site: slow\ndefaults:\n  timeout: 10s\n  step_timeout: 3s\nhosts:\n  tarpit:\n    roles: [mta]\n    address: 127.0.0.1\n    endpoints:\n      smtp: {{port: {port}}}\n    checks:\n      - port: {{endpoint: smtp, banner: \"^220\"}}\n"
         ),
     )
     .unwrap();
