@@ -149,6 +149,7 @@ alerting:
     // Recovery after two passing runs: endsAt = now, gone from the active list.
     process_at(Utc::now(), &run(15, false), &s, &state).await;
     assert_eq!(alerts(&am).await.len(), 1, "one pass does not resolve");
+    assert_eq!(rx.take().len(), 1, "still firing: refreshed");
     let r = process_at(Utc::now(), &run(20, false), &s, &state).await;
     assert_eq!(r.resolved, vec!["store1/imap"]);
     let resolved = rx.take();

@@ -322,3 +322,14 @@ async fn corrupt_state_is_set_aside_not_fatal() {
         serde_json::from_slice(&std::fs::read(state.join("alert-state.json")).unwrap()).unwrap();
     assert_eq!(st["sites"]["local"]["store1/imap"]["status"], "pending");
 }
+
+#[tokio::test]
+async fn unusable_state_dir_is_reported_not_a_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let not_a_dir = d.path().join("file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    let s = suite("");
+    let r = healthmon::alert::process(&run(0, true), &s, &not_a_dir).await;
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+    assert!(r.fired.is_empty() && r.delivered.is_empty());
+}

@@ -179,8 +179,19 @@ pub async fn process_at(
     let _lock = match StateLock::acquire(state_dir, LOCK_BUDGET).await {
         Ok(l) => l,
         Err(e) => {
+            // Without the state no notice can be decided; the log line
+            // (always on) still names every failing key of this run.
             tracing::error!(target: "healthmon::alert", "{e}");
             report.errors.push(e.to_string());
+            for (key, cases) in failing_keys(summary) {
+                tracing::error!(
+                    target: "healthmon::alert",
+                    site = %summary.site,
+                    key = %key,
+                    "alert state unavailable; failing: {}",
+                    message_for(summary, &key, &cases)
+                );
+            }
             return report;
         }
     };
@@ -226,7 +237,6 @@ pub async fn process_at(
         } else {
             Seen::NotRun
         };
-        let was_failing = matches!(seen, Seen::Failing { .. });
         let action = state::step(st, seen, now, &policy);
         let ns = match action {
             Some(Action::Fire) => {
@@ -242,7 +252,9 @@ pub async fn process_at(
                 NoticeState::Resolved
             }
             None => {
-                if was_failing && st.status == state::AlertStatus::Firing {
+                // Still firing (failing, not yet recovered, or its cases did
+                // not run this time): keep it alive where receivers expire it.
+                if st.status == state::AlertStatus::Firing {
                     refresh.push(notice_for(
                         summary,
                         &key,
