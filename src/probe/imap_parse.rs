@@ -539,4 +539,18 @@ mod tests {
         assert_eq!(astring("a\r\nb"), Arg::Literal(b"a\r\nb".to_vec()));
         assert_eq!(uid_set(&[3, 7, 9]), "3,7,9");
     }
+
+    proptest::proptest! {
+        /// Whatever a server sends, parsing ends in Ok or Err, never a panic.
+        #[test]
+        fn parse_never_panics(text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                              lits in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20), 0..3)) {
+            let r = Response { text: text.clone(), literals: lits };
+            let _ = r.parse();
+            let _ = literal_len(&text);
+            let mut f = b"* 1 FETCH ".to_vec();
+            f.extend(&text);
+            let _ = Response { text: f, literals: vec![] }.parse();
+        }
+    }
 }

@@ -914,4 +914,18 @@ mod tests {
         assert_eq!(ml.push(b".").unwrap(), Push::Done);
         assert_eq!(ml.data, b"abc\r\n");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = parse_status(&line);
+            let _ = parse_uidl(&line);
+            let _ = parse_stat(&String::from_utf8_lossy(&line));
+            let mut ml = MultiLine::new(64, 128, 4);
+            for l in line.split(|b| *b == b'\n') {
+                if ml.push(l).is_err() { break; }
+            }
+            proptest::prop_assert!(ml.data.len() <= 64);
+        }
+    }
 }

@@ -371,4 +371,13 @@ mod tests {
         let raw = base64::engine::general_purpose::STANDARD.decode(s).unwrap();
         assert_eq!(raw, b"\0ims1\0p\"w");
     }
+
+    proptest::proptest! {
+        /// Random header bytes are never taken for our token.
+        #[test]
+        fn classify_random_bytes(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            proptest::prop_assert_ne!(classify(&b, TOK, CASE), Mark::Ours);
+            let _ = header_section(&b);
+        }
+    }
 }
