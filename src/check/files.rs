@@ -58,9 +58,10 @@ const DEFAULT_FREE: NumLimit = NumLimit {
     critical_below: Some(5.0),
 };
 
-/// Space and inodes of a filesystem (statvfs), in percent free for
-/// unprivileged users (what df shows). None for inodes when the filesystem
-/// does not count them (f_files == 0).
+/// Space and inodes of a filesystem (statvfs), percent free as df shows it:
+/// available / (used + available), so blocks reserved for root count
+/// neither way and `free + df's Use%` is 100. None for inodes when the
+/// filesystem does not count them (f_files == 0).
 pub fn disk_free(mount: &Path) -> std::io::Result<(f64, Option<f64>)> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(mount.as_os_str().as_bytes())
@@ -70,15 +71,13 @@ pub fn disk_free(mount: &Path) -> std::io::Result<(f64, Option<f64>)> {
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let pct = |free: u64, total: u64| {
-        if total == 0 {
-            None
-        } else {
-            Some(free as f64 * 100.0 / total as f64)
-        }
+    let pct = |total: u64, free: u64, avail: u64| {
+        let base = total.saturating_sub(free) + avail;
+        (total > 0 && base > 0).then(|| avail as f64 * 100.0 / base as f64)
     };
-    let space = pct(st.f_bavail as u64, st.f_blocks as u64).unwrap_or(0.0);
-    Ok((space, pct(st.f_favail as u64, st.f_files as u64)))
+    let space = pct(st.f_blocks as u64, st.f_bfree as u64, st.f_bavail as u64).unwrap_or(0.0);
+    let inodes = pct(st.f_files as u64, st.f_ffree as u64, st.f_favail as u64);
+    Ok((space, inodes))
 }
 
 /// Disk space, inodes and path expectations, judged one by one; a path that
