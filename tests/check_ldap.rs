@@ -124,13 +124,6 @@ async fn replica_comparison_needs_context_csn() {
     assert!(o.message.contains("no contextCSN"), "{}", o.message);
 }
 
-struct Restart(&'static str);
-impl Drop for Restart {
-    fn drop(&mut self) {
-        common::mailsite(&["start", self.0]);
-    }
-}
-
 #[tokio::test]
 async fn slapd_stopped_is_an_error_not_a_failure() {
     let _site = common::site_exclusive();

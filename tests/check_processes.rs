@@ -58,13 +58,6 @@ async fn instances_told_apart_by_cmdline_and_cwd_and_limits_judged() {
     assert_eq!(o.status, Status::Error, "{o:?}");
 }
 
-struct Restart(&'static str);
-impl Drop for Restart {
-    fn drop(&mut self) {
-        common::mailsite(&["start", self.0]);
-    }
-}
-
 #[tokio::test]
 async fn store1_stopped_fails_its_dovecot_expectation() {
     let _site = common::site_exclusive();

@@ -55,3 +55,20 @@ pub fn metric(o: &CheckOutcome, name: &str) -> f64 {
         .metric_value(name)
         .unwrap_or_else(|| panic!("no metric {name} in {:#?}", o.observation.metrics))
 }
+
+/// Starts a stopped site host again when dropped (also on panic).
+pub struct Restart(pub &'static str);
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/site/mailsite");
+        let ok = std::process::Command::new(script)
+            .args(["start", self.0])
+            .status()
+            .is_ok_and(|s| s.success());
+        // Never panic inside a panic; a failed restart shows in the next status.
+        if !ok && !std::thread::panicking() {
+            panic!("mailsite start {} failed", self.0);
+        }
+    }
+}
