@@ -102,27 +102,47 @@ pub fn in_shard(id: &str, k: u32, n: u32) -> bool {
     n > 0 && (h % n as u64) as u32 == k.saturating_sub(1)
 }
 
+/// Why the run lock was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockError {
+    /// Another run holds it (exit 2: this run could not measure).
+    Held(String),
+    /// The reports directory or lock file is unusable (exit 4).
+    Io(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Held(m) | LockError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Hold the run lock of a reports directory: `flock` on
 /// `<reports>/.healthmon.lock`, released when the process ends (no stale
-/// pid files). Err when another run holds it.
-pub fn lock(reports: &Path) -> Result<std::fs::File, String> {
+/// pid files).
+pub fn lock(reports: &Path) -> Result<std::fs::File, LockError> {
+    let io = LockError::Io;
     std::fs::create_dir_all(reports)
-        .map_err(|e| format!("cannot create {}: {e}", reports.display()))?;
+        .map_err(|e| io(format!("cannot create {}: {e}", reports.display())))?;
     let p = reports.join(".healthmon.lock");
     let f = std::fs::File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&p)
-        .map_err(|e| format!("cannot open {}: {e}", p.display()))?;
+        .map_err(|e| io(format!("cannot open {}: {e}", p.display())))?;
     match f.try_lock() {
         Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+        Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held(format!(
             "another run of this suite holds the lock {} (reports dir {})",
             p.display(),
             reports.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", p.display())),
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(io(format!("cannot lock {}: {e}", p.display())))
+        }
     }
 }
 
@@ -215,6 +235,7 @@ pub async fn run(
         .map(|c| c.id.clone())
         .collect();
     let mut set = tokio::task::JoinSet::new();
+    let mut task_case: HashMap<tokio::task::Id, TestCase> = HashMap::new();
     for c in cases {
         let spec = &suites[c.suite].spec;
         let hosts: Vec<Arc<Semaphore>> = touched_hosts(&c, spec)
@@ -230,27 +251,41 @@ pub async fn run(
         let suites = suites_arc.clone();
         let events = events.clone();
         let snapshot = snapshot.clone();
-        set.spawn(async move {
-            // Sorted acquisition order (BTreeSet above) rules out deadlock
-            // between cases sharing hosts; the semaphores are never closed.
-            let _g = global.acquire_owned().await.ok();
-            let mut permits = Vec::with_capacity(hosts.len());
+        let case = c.clone();
+        let h = set.spawn(async move {
+            // Hosts first, in sorted order (no deadlock between cases sharing
+            // hosts), the global slot last: a case waiting for a busy store
+            // must not sit on a global slot that a case for an idle host
+            // could use. The semaphores are never closed.
+            let mut permits = Vec::with_capacity(hosts.len() + 1);
             for h in hosts {
                 permits.push(h.acquire_owned().await.ok());
             }
+            permits.push(global.acquire_owned().await.ok());
             let _ = events.send(RunEvent::CaseStarted { id: c.id.clone() });
             let r = run_case(&c, &suites[c.suite], &snapshot).await;
             let _ = events.send(RunEvent::CaseFinished(Box::new(r.clone())));
             r
         });
+        task_case.insert(h.id(), case);
     }
     let mut results: Vec<CaseResult> = Vec::new();
-    while let Some(j) = set.join_next().await {
+    while let Some(j) = set.join_next_with_id().await {
         match j {
-            Ok(r) => results.push(r),
-            // A panicking case must not take the run down; it shows as missing
-            // below and is reported as an error.
-            Err(e) => tracing::error!("case task failed: {e}"),
+            Ok((_, r)) => results.push(r),
+            // A panicking case must not take the run down: it is reported
+            // as an error of its own.
+            Err(e) => {
+                let Some(c) = task_case.get(&e.id()) else {
+                    continue;
+                };
+                let mut r = base_result(c, &suites[c.suite]);
+                r.status = Status::Error;
+                r.message = format!("case: internal error: {e}");
+                tracing::error!("{}: {e}", c.id);
+                let _ = events.send(RunEvent::CaseFinished(Box::new(r.clone())));
+                results.push(r);
+            }
         }
     }
     for c in &skipped {
@@ -474,12 +509,17 @@ mod tests {
     #[test]
     fn run_lock_is_exclusive() {
         let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a-file"), "").unwrap();
         let a = lock(d.path()).unwrap();
         let e = lock(d.path()).unwrap_err();
         assert!(
-            e.contains("another run of this suite holds the lock"),
+            matches!(&e, LockError::Held(m) if m.contains("another run of this suite holds the lock")),
             "{e}"
         );
+        assert!(matches!(
+            lock(&d.path().join("a-file").join("sub")),
+            Err(LockError::Io(_))
+        ));
         drop(a);
         lock(d.path()).unwrap();
     }

@@ -146,7 +146,10 @@ pub fn run(args: Args) -> i32 {
         Ok(l) => l,
         Err(e) => {
             eprintln!("healthmon run: {e}");
-            return exit::ERROR;
+            return match e {
+                runner::LockError::Held(_) => exit::ERROR,
+                runner::LockError::Io(_) => exit::INTERNAL,
+            };
         }
     };
     let (cases, skipped) = runner::select(&suites, &opts);
