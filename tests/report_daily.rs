@@ -87,7 +87,7 @@ fn summary(
 fn fixture(reports: &Path) -> usize {
     let dir = reports.join("results");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut write = |r: &RunSummary| {
+    let write = |r: &RunSummary| {
         std::fs::write(
             dir.join(format!("{}.json", r.run_id)),
             serde_json::to_vec(r).unwrap(),

@@ -40,7 +40,7 @@ pub enum Action {
     },
 }
 
-fn load(p: &PathBuf) -> Result<crate::suite::model::SuiteSpec, i32> {
+fn load(p: &std::path::Path) -> Result<crate::suite::model::SuiteSpec, i32> {
     crate::suite::load(p).map(|(s, _)| s.spec).map_err(|errs| {
         for e in errs {
             eprintln!("{e}");

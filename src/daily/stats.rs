@@ -262,9 +262,12 @@ pub struct Series {
     pub points: Vec<Point>,
 }
 
+/// (host, metric) -> (unit, samples over the day).
+type MetricSamples = BTreeMap<(String, String), (String, Vec<(DateTime<Utc>, f64)>)>;
+
 /// Host-check metrics: peaks and, for queues, the series over the day.
 pub fn metrics(runs: &[RunSummary]) -> (Vec<Peak>, Vec<Series>) {
-    let mut m: BTreeMap<(String, String), (String, Vec<(DateTime<Utc>, f64)>)> = BTreeMap::new();
+    let mut m: MetricSamples = BTreeMap::new();
     for r in runs.iter().flat_map(|r| &r.results).filter(|r| is_host(r)) {
         let host = match r.label("host") {
             "" => r.id.clone(),

@@ -55,7 +55,7 @@ pub fn body(spec: &Spec, n: &Notice) -> serde_json::Value {
     let mut description = n.message.clone();
     if let Some(v) = &n.verdict {
         for e in &v.evidence {
-            description.push_str("\n");
+            description.push('\n');
             description.push_str(e);
         }
     }
@@ -133,7 +133,10 @@ pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
 
 /// Files this channel reads (anchored to the file that declares them).
 pub fn files(spec: &mut Spec) -> Vec<&mut PathBuf> {
-    spec.headers_file.values_mut().chain(spec.ca_file.as_mut()).collect()
+    spec.headers_file
+        .values_mut()
+        .chain(spec.ca_file.as_mut())
+        .collect()
 }
 
 pub fn targets(spec: &Spec) -> Vec<Target> {
