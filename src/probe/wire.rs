@@ -112,6 +112,30 @@ pub fn redact_command(line: &str) -> String {
     }
 }
 
+/// Ask the kernel to ACK what arrives next at once. Without it, a server's
+/// small post-handshake records (TLS 1.3 session tickets) wait for our
+/// delayed ACK (40 ms on Linux) and Nagle on the server holds its next reply
+/// behind them: a 40 ms artefact in the EHLO-after-STARTTLS timing.
+fn quick_ack(fd: Option<std::os::fd::RawFd>) {
+    #[cfg(target_os = "linux")]
+    if let Some(fd) = fd {
+        let one: libc::c_int = 1;
+        // SAFETY: fd is the live socket owned by this Conn's stream; the
+        // option value is a c_int of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
+}
+
 /// One probe connection: plain or TLS stream, bounded read buffer, transcript.
 pub struct Conn {
     stream: Option<Box<dyn Stream>>,
@@ -119,6 +143,8 @@ pub struct Conn {
     transcript: Vec<String>,
     omitted: usize,
     bytes_read: u64,
+    /// The TCP socket under any TLS layer (for TCP_QUICKACK).
+    fd: Option<std::os::fd::RawFd>,
     host: String,
     protocol: &'static str,
     tls: Option<TlsInfo>,
@@ -186,12 +212,14 @@ impl Conn {
                 Ok(Ok(s)) => {
                     // Small command/reply exchanges: Nagle would add delay to timings.
                     let _ = s.set_nodelay(true);
+                    let fd = Some(std::os::fd::AsRawFd::as_raw_fd(&s));
                     return Ok(Conn {
                         stream: Some(Box::new(s)),
                         buf: Vec::new(),
                         transcript: Vec::new(),
                         omitted: 0,
                         bytes_read: 0,
+                        fd,
                         host: ep.host.clone(),
                         protocol,
                         tls: None,
@@ -323,17 +351,11 @@ impl Conn {
     async fn fill(&mut self, phase: &str, max: usize) -> Result<(), ProbeError> {
         let mut chunk = [0u8; 4096];
         let max = max.min(chunk.len());
-        let stream = self.stream.as_mut().ok_or_else(|| ProbeError {
-            phase: phase.into(),
-            kind: ErrorKind::Protocol,
-            message: "connection closed".into(),
-            host: None,
-            protocol: None,
-        });
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => return Err(self.fill_host(e)),
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(self.err(phase, ErrorKind::Protocol, "connection closed"));
         };
+        // Only while the stream (and so the fd) is alive.
+        quick_ack(self.fd);
         match stream.read(&mut chunk[..max]).await {
             Ok(0) => {
                 let msg = if self.buf.is_empty() {
@@ -354,12 +376,6 @@ impl Conn {
             }
             Err(e) => Err(self.err(phase, ErrorKind::Protocol, format!("read failed: {e}"))),
         }
-    }
-
-    fn fill_host(&self, mut e: ProbeError) -> ProbeError {
-        e.host = Some(self.host.clone());
-        e.protocol = Some(self.protocol.into());
-        e
     }
 
     /// Read exactly `n` bytes (IMAP literals); the caller caps `n`.
