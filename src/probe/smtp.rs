@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use tokio::time::Instant;
 
-use super::probe_msg::{local_err, ms_since, record_tls, sasl_plain, timed};
+use super::probe_msg::{add_bytes_received, local_err, ms_since, record_tls, sasl_plain, timed};
 use super::tls::TlsInfo;
 use super::wire::{self, Conn, MAX_TEXT};
 use crate::result::{ErrorKind, Observation, ProbeError};
@@ -375,7 +375,7 @@ impl Session<'_> {
 
     fn flush(&mut self, obs: &mut Observation) {
         obs.transcript.extend(self.conn.take_transcript());
-        obs.metric("bytes_received", self.conn.bytes_read() as f64, "B");
+        add_bytes_received(obs, self.conn.bytes_read());
     }
 }
 
