@@ -260,14 +260,16 @@ mod tests {
             (Status::Critical, "open relay: RCPT accepted".into())
         );
         assert_eq!(judge_security(&o, None).0, Status::Error);
-        let mut e = Observation::default();
-        e.error = Some(ProbeError {
-            phase: "connect".into(),
-            kind: ErrorKind::Timeout,
-            message: "timed out".into(),
-            host: None,
-            protocol: None,
-        });
+        let e = Observation {
+            error: Some(ProbeError {
+                phase: "connect".into(),
+                kind: ErrorKind::Timeout,
+                message: "timed out".into(),
+                host: None,
+                protocol: None,
+            }),
+            ..Default::default()
+        };
         assert_eq!(judge_security(&e, Some(&refused)).0, Status::Error);
     }
 }

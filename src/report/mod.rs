@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod metrics;
 pub mod nagios;
+pub mod qmonitor;
 pub mod systest;
 pub mod terminal;
 
@@ -34,8 +35,11 @@ pub trait Reporter {
     fn report(&self, run: &RunSummary, out: &Outputs) -> Result<(), String>;
 }
 
+/// Makes a reporter (a registry entry).
+pub type MakeReporter = fn() -> Box<dyn Reporter>;
+
 /// Formats selectable with `run --format NAME` (what goes to stdout).
-pub const FORMATS: &[(&str, fn() -> Box<dyn Reporter>)] = &[
+pub const FORMATS: &[(&str, MakeReporter)] = &[
     ("text", || Box::new(terminal::Summary)),
     ("json", || Box::new(json::Stdout)),
     ("nagios", || Box::new(nagios::Nagios::default())),
