@@ -41,6 +41,7 @@ fn host_case(t: DateTime<Utc>, deferred: f64, status: Status) -> CaseResult {
     obs.metric("cpu_idle", 90.0 - deferred, "%");
     let mut labels = BTreeMap::new();
     labels.insert("host".to_string(), "mta1".to_string());
+    labels.insert("check".to_string(), "queue".to_string());
     CaseResult {
         id: "host/mta1/queue".into(),
         kind: "host".into(),

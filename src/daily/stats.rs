@@ -224,13 +224,14 @@ pub fn host_failures(runs: &[RunSummary]) -> Vec<HostFailure> {
     m.into_values().collect()
 }
 
-/// Queue counters by the names host checks use (Postfix queues, Sun counters).
-pub fn is_queue_metric(name: &str) -> bool {
-    [
-        "deferred", "active", "hold", "held", "incoming", "maildrop", "queue",
-    ]
-    .iter()
-    .any(|q| name.contains(q))
+/// Queue counters: counts (no unit) of a `queue` host check, or metrics
+/// named like queues (Postfix queues, Sun counters) from other checks.
+pub fn is_queue_metric(check: &str, name: &str, unit: &str) -> bool {
+    unit.is_empty()
+        && (check == "queue"
+            || ["deferred", "active", "hold", "held", "incoming", "maildrop"]
+                .iter()
+                .any(|q| name.contains(q)))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -262,8 +263,8 @@ pub struct Series {
     pub points: Vec<Point>,
 }
 
-/// (host, metric) -> (unit, samples over the day).
-type MetricSamples = BTreeMap<(String, String), (String, Vec<(DateTime<Utc>, f64)>)>;
+/// (host, metric) -> (unit, queue?, samples over the day).
+type MetricSamples = BTreeMap<(String, String), (String, bool, Vec<(DateTime<Utc>, f64)>)>;
 
 /// Host-check metrics: peaks and, for queues, the series over the day.
 pub fn metrics(runs: &[RunSummary]) -> (Vec<Peak>, Vec<Series>) {
@@ -275,25 +276,22 @@ pub fn metrics(runs: &[RunSummary]) -> (Vec<Peak>, Vec<Series>) {
         };
         for mt in &r.observation.metrics {
             if mt.value.is_finite() {
+                let queue = is_queue_metric(r.label("check"), &mt.name, &mt.unit);
                 m.entry((host.clone(), mt.name.clone()))
-                    .or_insert_with(|| (mt.unit.clone(), vec![]))
-                    .1
+                    .or_insert_with(|| (mt.unit.clone(), queue, vec![]))
+                    .2
                     .push((r.started_at, mt.value));
             }
         }
     }
     let mut peaks = vec![];
     let mut series = vec![];
-    for ((host, metric), (unit, pts)) in m {
+    for ((host, metric), (unit, queue, pts)) in m {
         let (max_at, max) = pts
             .iter()
             .copied()
             .fold(pts[0], |a, b| if b.1 > a.1 { b } else { a });
-        let group = if is_queue_metric(&metric) {
-            "queue"
-        } else {
-            "system"
-        };
+        let group = if queue { "queue" } else { "system" };
         peaks.push(Peak {
             host: host.clone(),
             metric: metric.clone(),
