@@ -709,4 +709,30 @@ mod tests {
         assert!(check_arg("helo", "").is_err());
         assert!(check_arg("helo", "x y").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn reply_parser_never_panics(line in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Ok((code, _, text)) = parse_reply_line(&line) {
+                proptest::prop_assert!((200..600).contains(&code));
+                proptest::prop_assert!(text.len() + 3 <= line.len());
+            }
+        }
+
+        #[test]
+        fn dot_stuffing_round_trips(lines in proptest::collection::vec("[.a-z ]{0,8}", 0..12)) {
+            let msg = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+            let stuffed = dot_stuff(msg.as_bytes());
+            let body = &stuffed[..stuffed.len() - 3];
+            proptest::prop_assert!(stuffed.ends_with(b".\r\n"));
+            // No line of the body is a lone dot: the terminator cannot occur early.
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            proptest::prop_assert!(!text.split("\r\n").any(|l| l == "."));
+            let unstuffed: String = text
+                .split_inclusive("\r\n")
+                .map(|l| l.strip_prefix('.').unwrap_or(l))
+                .collect();
+            proptest::prop_assert_eq!(unstuffed, msg);
+        }
+    }
 }

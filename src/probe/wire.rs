@@ -613,4 +613,26 @@ mod tests {
             assert_eq!(redact_command(line), shown, "{line}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn sanitize_output_is_always_safe(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600), max in 1usize..300) {
+            let s = sanitize(&bytes, max);
+            proptest::prop_assert!(!s.chars().any(|c| c.is_control()), "{s:?}");
+            proptest::prop_assert!(!s.contains("]]>"));
+            proptest::prop_assert!(s.len() <= max + "…[truncated]".len());
+        }
+
+        #[test]
+        fn redaction_never_shows_the_last_word(user in "[a-z0-9]{1,12}", pw in "[!-~]{1,40}") {
+            let cases = [
+                (format!("PASS {pw}"), "PASS <redacted>".to_string()),
+                (format!("AUTH PLAIN {pw}"), "AUTH PLAIN <redacted>".to_string()),
+                (format!("a1 LOGIN {user} {pw}"), format!("a1 LOGIN {user} <redacted>")),
+            ];
+            for (line, shown) in cases {
+                proptest::prop_assert_eq!(redact_command(&line), shown);
+            }
+        }
+    }
 }
