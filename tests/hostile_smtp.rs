@@ -14,6 +14,7 @@
 //! | closed mid-reply | protocol @ greeting / ehlo |
 //! | 421 greeting | temp_reject @ greeting |
 //! | STARTTLS answered, handshake garbage | tls @ starttls |
+//! | TLS handshake never answered (implicit / STARTTLS) | timeout @ tls / starttls |
 //! | plaintext injected after STARTTLS 220 | protocol @ starttls |
 //! | STARTTLS refused (454) | temp_reject @ starttls |
 //! | STARTTLS stripped when required | capability @ starttls, no MAIL sent |
@@ -394,6 +395,25 @@ async fn stripped_starttls_is_never_downgraded() {
             "{verb} sent on a downgraded session: {seen:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn silent_tls_handshake_times_out_in_its_phase() {
+    // Implicit TLS: TCP accepted, ServerHello never comes.
+    let f = raw(|mut p| Box::pin(async move { p.silence().await })).await;
+    let o = greet(&f.endpoint(Proto::Smtps, TlsMode::Implicit), STEP).await;
+    o.expect("tls", ErrorKind::Timeout);
+    // STARTTLS accepted, then silence.
+    let f = raw(|mut p| {
+        Box::pin(async move {
+            starttls_preamble(&mut p).await;
+            p.say("220 go ahead").await;
+            p.silence().await;
+        })
+    })
+    .await;
+    let o = greet(&f.endpoint(Proto::Smtp, TlsMode::Starttls), STEP).await;
+    o.expect("starttls", ErrorKind::Timeout);
 }
 
 // ------------------------------------------------------------------ certificates
