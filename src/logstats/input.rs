@@ -86,17 +86,16 @@ impl Chunker {
         }
     }
 
-    /// Read once into the buffer; Ok(false) at end of input.
-    fn read_from(&mut self, r: &mut dyn Read) -> io::Result<bool> {
+    /// Read once into the buffer; the byte count, 0 at end of input.
+    fn read_from(&mut self, r: &mut dyn Read) -> io::Result<usize> {
         if self.len == CHUNK {
             self.ship(false)?;
         }
         loop {
             match r.read(&mut self.buf[self.len..]) {
-                Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.len += n;
-                    return Ok(true);
+                    return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -157,7 +156,7 @@ impl Chunker {
     }
 
     fn pump_to_end(&mut self, r: &mut dyn Read) -> io::Result<()> {
-        while self.read_from(r)? {}
+        while self.read_from(r)? > 0 {}
         self.ship(true)
     }
 }
@@ -238,10 +237,9 @@ fn tail(c: &mut Chunker, p: &Path, stop: &AtomicBool) -> io::Result<()> {
     let mut id = file.metadata().map(|m| (m.dev(), m.ino()))?;
     let mut pos: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
-        let before = c.len;
-        let more = c.read_from(&mut file)?;
-        if more {
-            pos += (c.len - before) as u64;
+        let n = c.read_from(&mut file)?;
+        if n > 0 {
+            pos += n as u64;
             continue;
         }
         c.ship(false)?;
@@ -249,8 +247,7 @@ fn tail(c: &mut Chunker, p: &Path, stop: &AtomicBool) -> io::Result<()> {
         match std::fs::metadata(p) {
             Ok(m) if (m.dev(), m.ino()) != id => {
                 // Rotated: drain what the old file still holds, then switch.
-                while c.read_from(&mut file)? {}
-                c.ship(true)?;
+                c.pump_to_end(&mut file)?;
                 match File::open(p) {
                     Ok(f) => {
                         file = f;
