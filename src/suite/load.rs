@@ -695,12 +695,20 @@ fn anchor_common(
 
 fn anchor_shared_paths(s: &mut SharedSpec, dir: &Path) {
     anchor_common(s.defaults.as_mut(), s.reports.as_mut(), dir);
+    // Alert routes name CA files, secret files and programs relative to the
+    // file that declares them (usually etc/alarms.yaml).
+    if let Some(a) = s.alerting.as_mut() {
+        a.anchor_paths(dir);
+    }
 }
 
 /// Files the monitor reads itself (CA bundles, password files, reports) are
 /// relative to the suite; paths checked on monitored hosts are left alone.
 fn anchor_suite_paths(s: &mut SuiteSpec, dir: &Path) {
     anchor_common(s.defaults.as_mut(), s.reports.as_mut(), dir);
+    if let Some(a) = s.alerting.as_mut() {
+        a.anchor_paths(dir);
+    }
     for h in s.hosts.values_mut() {
         anchor_tls(h.tls.as_mut(), dir);
         for e in h.endpoints.values_mut() {
