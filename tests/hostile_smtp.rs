@@ -35,7 +35,7 @@ use healthmon::suite::resolve::Endpoint;
 
 const STEP: Duration = Duration::from_millis(800);
 /// A hostile row must end within this (the step plus scheduling slack).
-const BOUND: Duration = Duration::from_millis(2500);
+const BOUND: Duration = Duration::from_secs(5);
 
 struct Outcome<T> {
     res: Result<T, ProbeError>,
@@ -157,7 +157,7 @@ async fn slow_drip_greeting_times_out_for_the_whole_line() {
     // Two bytes arrived within the step: a per-byte timeout would never fire.
     assert!(e.message.contains("partial"), "{e}");
     assert!(
-        o.took < step + Duration::from_millis(700),
+        o.took < step + Duration::from_secs(2),
         "took {:?}",
         o.took
     );
