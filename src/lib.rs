@@ -32,5 +32,6 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod secret;
+pub mod status;
 pub mod suite;
 pub mod token;

@@ -301,3 +301,40 @@ async fn command_injection_through_addresses_is_refused_locally() {
         "nothing was sent"
     );
 }
+
+#[tokio::test]
+async fn server_without_esmtp_gets_helo_and_no_starttls_downgrade() {
+    let f = fakes::FakeServer::start(|mut p| async move {
+        p.say("220 old.example.test SMTP").await;
+        while let Some(l) = p.line().await {
+            let reply = match l.split(' ').next().unwrap_or("") {
+                "EHLO" => "502 5.5.2 Error: command not recognized",
+                "QUIT" => "221 Bye",
+                _ => "250 Ok",
+            };
+            p.say(reply).await;
+        }
+    })
+    .await;
+    let mut obs = Observation::default();
+    let ep = f.endpoint(Proto::Smtp, TlsMode::None);
+    let g = smtp::greet(&ep, "probe.example.test", false, STEP, &mut obs)
+        .await
+        .unwrap();
+    assert!(g.extensions.is_empty());
+    assert_eq!(
+        f.rec.lines()[..2],
+        ["EHLO probe.example.test", "HELO probe.example.test"]
+    );
+    // STARTTLS required: HELO-only servers cannot offer it.
+    let mut obs = Observation::default();
+    let ep = f.endpoint(Proto::Smtp, TlsMode::Starttls);
+    let e = smtp::greet(&ep, "probe.example.test", false, STEP, &mut obs)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (e.phase.as_str(), e.kind),
+        ("starttls", ErrorKind::Capability)
+    );
+}

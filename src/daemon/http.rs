@@ -16,7 +16,8 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/metrics", get(get_metrics))
         .route("/healthz", get(healthz))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::status::routes(state))
 }
 
 /// Latest run of every suite plus the daemon's own counters.

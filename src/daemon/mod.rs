@@ -78,6 +78,7 @@ pub async fn run(cfg: Config, listen: Option<std::net::SocketAddr>) -> i32 {
     println!("healthmon daemon: listening on {bound}");
 
     let mut cfg = Arc::new(cfg);
+    state.write().config = Some(cfg.clone());
     let mut loops = start(&cfg, &state);
     loop {
         match sigs.next().await {
@@ -93,6 +94,7 @@ pub async fn run(cfg: Config, listen: Option<std::net::SocketAddr>) -> i32 {
                     cfg = Arc::new(new);
                     loops = start(&cfg, &state);
                     let mut g = state.write();
+                    g.config = Some(cfg.clone());
                     g.reloads_ok += 1;
                     g.last_reload_error = None;
                     tracing::info!(
@@ -236,7 +238,7 @@ pub async fn run_job(job: &Job, cfg: &Config, state: &SharedState) -> i32 {
     worst
 }
 
-fn reports_dir(s: &crate::suite::LoadedSuite, cfg: &Config) -> std::path::PathBuf {
+pub fn reports_dir(s: &crate::suite::LoadedSuite, cfg: &Config) -> std::path::PathBuf {
     cfg.reports
         .clone()
         .or_else(|| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))

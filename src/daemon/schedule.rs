@@ -47,6 +47,9 @@ pub struct ScheduleFile {
     /// Alert state directory (default `<reports>/state`).
     #[serde(default)]
     pub state_dir: Option<PathBuf>,
+    /// The status page (`crate::status`): optional auth.
+    #[serde(default)]
+    pub status: crate::status::StatusSpec,
     pub jobs: BTreeMap<String, JobSpec>,
 }
 
@@ -164,6 +167,7 @@ pub struct Config {
     pub grace: Duration,
     pub reports: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    pub status: crate::status::StatusSpec,
     pub jobs: Vec<Job>,
 }
 
@@ -270,6 +274,8 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
     if file.jobs.is_empty() {
         errs.push(at("jobs: no job defined".into()));
     }
+    let status = file.status.rebased(base);
+    errs.extend(status.problems().into_iter().map(|e| at(format!("status.{e}"))));
     match (errs.is_empty(), listen) {
         (true, Some(listen)) => Ok(Config {
             path: path.to_path_buf(),
@@ -277,6 +283,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
             grace: file.grace.map(|g| g.0).unwrap_or(DEFAULT_GRACE),
             reports: file.reports.as_ref().map(rel),
             state_dir: file.state_dir.as_ref().map(rel),
+            status,
             jobs: jobs.into_iter().filter(|j| j.spec.enabled).collect(),
         }),
         _ => Err(errs),

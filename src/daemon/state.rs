@@ -50,6 +50,9 @@ pub struct Inner {
     pub reloads_ok: u64,
     pub reloads_failed: u64,
     pub last_reload_error: Option<String>,
+    /// The schedule in force (set at start and on each applied reload): the
+    /// status page reads its `status:` section, suites and alert state dirs.
+    pub config: Option<Arc<super::schedule::Config>>,
 }
 
 #[derive(Debug)]

@@ -39,6 +39,18 @@ pub fn esc(s: &str) -> String {
 /// Inline SVG line chart over one day: one polyline and one circle per
 /// measured point for each series; runs without a value are red ticks on top.
 pub fn chart(id: &str, title: &str, series: &[Series], day: DateTime<Utc>) -> String {
+    chart_from(id, title, series, day, &|h| format!("{h:02}:00"))
+}
+
+/// [`chart`] over the 24 hours from `start`, each 3-hour tick labelled by
+/// `tick(hours since start)` (the status page's rolling window shows clock times).
+pub fn chart_from(
+    id: &str,
+    title: &str,
+    series: &[Series],
+    day: DateTime<Utc>,
+    tick: &dyn Fn(u32) -> String,
+) -> String {
     let pw = W - ML - MR;
     let ph = H - MT - MB;
     let ymax = series
@@ -61,9 +73,10 @@ pub fn chart(id: &str, title: &str, series: &[Series], day: DateTime<Utc>) -> St
     for h in (0..=24).step_by(3) {
         let gx = ML + pw * h as f64 / 24.0;
         s.push_str(&format!(
-            "<line class=\"grid\" x1=\"{gx:.1}\" y1=\"{MT}\" x2=\"{gx:.1}\" y2=\"{:.1}\" stroke=\"#e5e5e5\"/><text x=\"{gx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{h:02}:00</text>\n",
+            "<line class=\"grid\" x1=\"{gx:.1}\" y1=\"{MT}\" x2=\"{gx:.1}\" y2=\"{:.1}\" stroke=\"#e5e5e5\"/><text x=\"{gx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n",
             MT + ph,
-            H - MB + 16.0
+            H - MB + 16.0,
+            esc(&tick(h))
         ));
     }
     for f in [0.0, 0.5, 1.0] {

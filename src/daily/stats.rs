@@ -2,6 +2,7 @@
 //! incidents per alert key, host-check failures, metric peaks and series.
 //! Pure functions of the runs.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Timelike, Utc};
@@ -267,9 +268,13 @@ pub struct Series {
 type MetricSamples = BTreeMap<(String, String), (String, bool, Vec<(DateTime<Utc>, f64)>)>;
 
 /// Host-check metrics: peaks and, for queues, the series over the day.
-pub fn metrics(runs: &[RunSummary]) -> (Vec<Peak>, Vec<Series>) {
+pub fn metrics<R: Borrow<RunSummary>>(runs: &[R]) -> (Vec<Peak>, Vec<Series>) {
     let mut m: MetricSamples = BTreeMap::new();
-    for r in runs.iter().flat_map(|r| &r.results).filter(|r| is_host(r)) {
+    for r in runs
+        .iter()
+        .flat_map(|r| &r.borrow().results)
+        .filter(|r| is_host(r))
+    {
         let host = match r.label("host") {
             "" => r.id.clone(),
             h => h.to_string(),
@@ -322,9 +327,9 @@ pub fn metrics(runs: &[RunSummary]) -> (Vec<Peak>, Vec<Series>) {
 }
 
 /// Latency per path over the day (errors as points without a value).
-pub fn latency_series(runs: &[RunSummary]) -> Vec<Series> {
+pub fn latency_series<R: Borrow<RunSummary>>(runs: &[R]) -> Vec<Series> {
     let mut m: BTreeMap<&str, Vec<Point>> = BTreeMap::new();
-    for r in runs.iter().flat_map(|r| &r.results) {
+    for r in runs.iter().flat_map(|r| &r.borrow().results) {
         if is_host(r) || r.status == Status::Skipped {
             continue;
         }

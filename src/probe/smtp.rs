@@ -246,7 +246,15 @@ impl Session<'_> {
         } else {
             "EHLO"
         };
-        let r = timed(obs, "ehlo", self.cmd("ehlo", &format!("{verb} {helo}"))).await?;
+        let mut r = timed(obs, "ehlo", self.cmd("ehlo", &format!("{verb} {helo}"))).await?;
+        if verb == "EHLO" && matches!(r.code, 500 | 502) {
+            // RFC 5321 4.1.4: a server without ESMTP; HELO, no extensions
+            // (so a required STARTTLS then fails as Capability).
+            r = timed(obs, "ehlo", self.cmd("ehlo", &format!("HELO {helo}"))).await?;
+            self.expect("ehlo", r, 2)?;
+            self.extensions.clear();
+            return Ok(());
+        }
         let r = self.expect("ehlo", r, 2)?;
         self.extensions = r
             .lines
@@ -333,8 +341,7 @@ impl Session<'_> {
                     .await?
             } else {
                 let r = self.cmd("auth", "AUTH LOGIN").await?;
-                let r = self.expect("auth", r, 3)?;
-                let _ = r;
+                self.expect("auth", r, 3)?;
                 let r = self
                     .cmd_shown("auth", &B64.encode(login), "<base64 login>")
                     .await?;
