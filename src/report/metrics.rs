@@ -264,6 +264,64 @@ mod tests {
     }
 
     #[test]
+    fn queue_counts_and_cert_expiry_become_series() {
+        use crate::result::{CaseResult, Observation};
+        let mut o = Observation::default();
+        o.metric("active", 3.0, "");
+        o.metric("deferred", 7.0, "");
+        o.metric("oldest_age", 60.0, "s");
+        o.fact("tls_cert_not_after", "1900000000");
+        let now = chrono::Utc::now();
+        let r = CaseResult {
+            id: "host/mta1/queue".into(),
+            kind: "host".into(),
+            site: "isp".into(),
+            suite: "isp".into(),
+            labels: [("host", "mta1"), ("check", "queue")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            started_at: now,
+            duration_ms: 5.0,
+            status: Status::Warning,
+            message: "deferred 7 > warning 5 <secret text>".into(),
+            observation: o,
+            verdict: None,
+        };
+        let run = RunSummary {
+            run_id: "r1".into(),
+            site: "isp".into(),
+            suites: vec!["isp".into()],
+            started_at: now,
+            finished_at: now,
+            duration_ms: 5.0,
+            results: vec![r],
+            verdicts: vec![],
+            notes: vec![],
+        };
+        let t = render(&[&run]);
+        let l = r#"{site="isp",suite="isp",case="host/mta1/queue",kind="host",component="mta1""#;
+        assert!(
+            t.contains(&format!(
+                "healthmon_queue_messages{l},queue=\"deferred\"}} 7"
+            )),
+            "{t}"
+        );
+        assert!(
+            !t.contains("queue=\"oldest_age\""),
+            "ages are not message counts"
+        );
+        assert!(t.contains(&format!("healthmon_check_state{l}}} 1")), "{t}");
+        assert!(t.contains(&format!(
+            "healthmon_tls_cert_expiry_timestamp_seconds{l}}} 1900000000"
+        )));
+        assert!(
+            !t.contains("secret") && !t.contains("r1"),
+            "no text, no run ids in labels"
+        );
+    }
+
+    #[test]
     fn families_are_grouped() {
         let mut e = Exposition::default();
         e.add("a_x", "gauge", "h", vec![("k", "1".into())], 1.0);
