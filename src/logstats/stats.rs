@@ -355,7 +355,9 @@ impl Aggregator {
 
     pub fn finish(self, queue: QueueInfo, top: usize, input_errors: Vec<String>) -> Stats {
         let hosts = if self.hosts.len() > 1 {
-            self.hosts
+            let mut hosts = self.hosts;
+            hosts.sort_by(|a, b| a.0.cmp(&b.0));
+            hosts
                 .into_iter()
                 .map(|(h, totals)| HostRow {
                     host: String::from_utf8_lossy(&h).into_owned(),
