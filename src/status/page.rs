@@ -16,6 +16,8 @@ use crate::suite::model::NumLimit;
 /// Cell size in CSS pixels (fixed: the grid never reflows with content).
 pub const CELL_W: u32 = 112;
 pub const CELL_H: u32 = 44;
+/// Space between cells (the table's border-spacing).
+pub const GAP: u32 = 3;
 
 /// Background of a cell per status (solid, distinct).
 pub fn color(s: Status) -> &'static str {
@@ -75,7 +77,7 @@ h1{font-size:1.4em;margin:0 0 .2em 0}h2{font-size:1.15em;margin:1.2em 0 .4em 0}\
 h3{font-size:1em;margin:.8em 0 .3em 0}.muted{color:#666;font-size:.9em}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}\
 td.n{text-align:right}.grids{display:flex;flex-wrap:wrap;gap:10px 28px}\
-table.matrix{table-layout:fixed;border-collapse:separate;border-spacing:3px}\
+table.matrix{table-layout:fixed;border-collapse:separate}\
 table.matrix th{border:none;font-weight:normal;font-size:12px;padding:0 2px;overflow:hidden;white-space:nowrap}\
 table.matrix th.rh{width:120px;text-align:right}\
 table.matrix td{border:none;padding:0;position:relative}\
@@ -87,7 +89,8 @@ color:#222;border:1px solid #888;box-shadow:0 2px 8px rgba(0,0,0,.3);padding:6px
 details.cell .pop table{margin:4px 0}.pop td,.pop th{font-size:12px;padding:1px 4px}\
 .none{display:block;box-sizing:border-box;border:1px dashed #ccc;background:#fff}\
 .badge{display:inline-block;color:#fff;padding:0 6px;border-radius:3px;font-size:12px}\
-.hosts{display:flex;flex-wrap:wrap;gap:12px}.host{border:1px solid #ddd;padding:4px 8px}\
+.hosts{display:flex;flex-wrap:wrap;gap:12px}.host{border:1px solid #ddd;padding:4px 8px;max-width:640px}\
+td.figs{font-size:12px;max-width:420px}.m,.host td.muted{white-space:nowrap}\
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:12px;font-size:12px}\
 .legend span{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}\
 figure{margin:0 0 1em 0;max-width:1000px}figcaption{font-weight:bold;margin-bottom:4px}\
@@ -95,7 +98,7 @@ figure{margin:0 0 1em 0;max-width:1000px}figcaption{font-weight:bold;margin-bott
 tr.open td{background:#fff4f4}code{font-size:.95em}",
     );
     s.push_str(&format!(
-        "details.cell>summary,.none{{width:{CELL_W}px;height:{CELL_H}px}}"
+        "details.cell>summary,.none{{width:{CELL_W}px;height:{CELL_H}px}}table.matrix{{border-spacing:{GAP}px}}"
     ));
     for st in [
         Status::Pass,
@@ -443,16 +446,25 @@ fn limits(l: &NumLimit) -> String {
     parts.join(", ")
 }
 
+/// `deferred 3 (warn > 10, crit > 100)`, compact, one per metric.
 fn metric(m: &MetricView) -> String {
+    let lim = m.limits.as_ref().map(limits).unwrap_or_default();
     format!(
-        "<tr><td>{}</td><td class=\"n\">{} {}</td><td class=\"muted\">{}</td></tr>",
+        "<span class=\"m\" data-metric=\"{}\">{} <b>{}{}{}</b>{}</span>",
+        esc(&m.name),
         esc(&m.name),
         crate::check::judge::fmt_num(m.value),
+        if m.unit.is_empty() { "" } else { " " },
         esc(&m.unit),
-        m.limits.as_ref().map(limits).unwrap_or_default()
+        if lim.is_empty() {
+            String::new()
+        } else {
+            format!(" <span class=\"muted\">({lim})</span>")
+        }
     )
 }
 
+/// One host: each check on one row with its figures and their limits.
 fn host(doc: &StatusDoc, h: &HostRow) -> String {
     let mut s = format!(
         "<div class=\"host\" data-host=\"{}\"><h3>{} {}</h3><table><tbody>",
@@ -464,21 +476,20 @@ fn host(doc: &StatusDoc, h: &HostRow) -> String {
         let name =
             c.id.strip_prefix(&format!("host/{}/", h.host))
                 .unwrap_or(&c.id);
+        let figures: Vec<String> = c.metrics.iter().map(metric).collect();
         s.push_str(&format!(
-            "<tr data-case=\"{}\"><th>{}</th><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+            "<tr data-case=\"{}\"><th>{}</th><td>{}</td><td class=\"figs\">{}{}</td><td class=\"muted\">{}</td></tr>",
             esc(&c.id),
             esc(name),
             badge(c.status),
-            esc(&c.message),
+            if c.message.is_empty() {
+                String::new()
+            } else {
+                format!("<div>{}</div>", esc(&c.message))
+            },
+            figures.join(" · "),
             when(doc, c)
         ));
-        if !c.metrics.is_empty() {
-            s.push_str("<tr><td></td><td colspan=\"3\"><table><tbody>");
-            for m in &c.metrics {
-                s.push_str(&metric(m));
-            }
-            s.push_str("</tbody></table></td></tr>");
-        }
     }
     s.push_str("</tbody></table></div>");
     s
