@@ -175,6 +175,45 @@ fn main() {
     } else {
         println!("pflogsumm not installed (apt-get install pflogsumm): no ratio");
     }
+    // gzip input: decompression on the reader thread, parsing on the main one.
+    if std::env::var("LOGSTATS_BENCH_GZ").as_deref() != Ok("0") {
+        let gz = log.with_extension("log.gz");
+        if !gz.exists() {
+            let out = std::fs::File::create(&gz).unwrap();
+            let st = Command::new("gzip")
+                .args(["-1", "-c"])
+                .arg(&log)
+                .stdout(out)
+                .status()
+                .expect("gzip");
+            assert!(st.success());
+        }
+        let args = |c: &mut Command| {
+            c.args(["logstats", "--format", "json"]).arg(&gz);
+        };
+        let two = best(&|| {
+            let mut c = Command::new(bin);
+            args(&mut c);
+            c
+        });
+        let one = best(&|| {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", bin]);
+            args(&mut c);
+            c
+        });
+        let g: serde_json::Value = serde_json::from_str(&two.stdout).expect("gz json");
+        assert_eq!(g["total"], v["total"], "gz and plain totals differ");
+        println!(
+            "gzip input ({:.0} MiB compressed): 2 threads {:.2}s {:.1} MiB/s, 1 core {:.2}s {:.1} MiB/s (uncompressed MiB/s), peak RSS {:.1} MiB",
+            std::fs::metadata(&gz).unwrap().len() as f64 / 1_048_576.0,
+            two.secs,
+            rate(&two),
+            one.secs,
+            rate(&one),
+            two.max_rss_kb as f64 / 1024.0
+        );
+    }
     println!(
         "queue ids: peak in flight {}, evicted {}",
         v["queue"]["in_flight_peak"], v["queue"]["evicted"]

@@ -452,3 +452,44 @@ fn follow_survives_rotation() {
     assert_eq!(second["received"], 2, "{second}");
     assert!(second["start"].as_str().unwrap().ends_with("10:05:00"));
 }
+
+/// A corrupt .gz is reported (exit 2) but loses nothing: what could be
+/// decoded and the following files are still counted.
+#[test]
+fn corrupt_gzip_is_reported_and_the_rest_still_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, truth) = gen_log(dir.path(), "maillog", 800, &["mx1"]);
+    let data = std::fs::read(&plain).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&data).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let bad = dir.path().join("maillog.1.gz");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = Command::new(common::bin())
+        .args(["logstats", "--format", "json"])
+        .arg(&bad)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("maillog.1.gz"));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["input_errors"].as_array().unwrap().len(),
+        1,
+        "{}",
+        v["input_errors"]
+    );
+    let rcvd = v["total"]["received"].as_u64().unwrap();
+    assert!(
+        rcvd > truth.received && rcvd < 2 * truth.received,
+        "part of the gz plus all of the plain file: {rcvd} vs {}",
+        truth.received
+    );
+}

@@ -202,13 +202,11 @@ pub fn spawn(
                     }
                 };
                 if let Err(e) = res {
-                    if c.tx
-                        .send(Msg::Error(format!("{}: {e}", input.name())))
-                        .is_err()
-                    {
+                    // Keep what was decoded before the error (the cut line counts as malformed).
+                    let msg = Msg::Error(format!("{}: {e}", input.name()));
+                    if c.ship(true).is_err() || c.tx.send(msg).is_err() {
                         return;
                     }
-                    c.len = 0;
                     c.skipping = false;
                 }
             }
