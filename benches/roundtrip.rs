@@ -62,10 +62,14 @@ impl Line {
         }
         String::from_utf8_lossy(&out).trim_end().to_string()
     }
+    /// One write per command (a split line would cost a TLS record and a
+    /// packet of its own: no floor).
     fn send(&mut self, l: &str) {
+        self.send_raw(format!("{l}\r\n").as_bytes());
+    }
+    fn send_raw(&mut self, b: &[u8]) {
         let s = self.s.as_mut().unwrap();
-        s.write_all(l.as_bytes()).unwrap();
-        s.write_all(b"\r\n").unwrap();
+        s.write_all(b).unwrap();
         s.flush().unwrap();
     }
     fn smtp(&mut self, cmd: Option<&str>) -> String {
@@ -126,12 +130,9 @@ fn floor_once(cfg: &Arc<rustls::ClientConfig>, password: &str) -> (f64, f64) {
     c.smtp(Some("MAIL FROM:<healthmon@monitor.example.test>"));
     c.smtp(Some("RCPT TO:<ims1@example.test>"));
     c.smtp(Some("DATA"));
-    {
-        let s = c.s.as_mut().unwrap();
-        s.write_all(&msg).unwrap();
-        s.write_all(b".\r\n").unwrap();
-        s.flush().unwrap();
-    }
+    let mut data = msg.clone();
+    data.extend_from_slice(b".\r\n");
+    c.send_raw(&data);
     c.smtp(None);
     let accepted = Instant::now();
     c.send("QUIT");
