@@ -26,6 +26,7 @@ struct Usage {
 
 /// Spawn, wait with wait4 and return the child's (and its reaped
 /// descendants') peak RSS and user+system CPU.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 fn measure(cmd: &mut Command) -> Usage {
     let t = Instant::now();
     let child = cmd

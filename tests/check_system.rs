@@ -68,7 +68,7 @@ async fn numbers_are_sane_against_proc() {
         (metric(&o, "mem_available_kb") - avail).abs() < avail * 0.1 + 102400.0,
         "MemAvailable"
     );
-    assert_eq!(metric(&o, "swap_free_kb") <= proc_kb("SwapTotal"), true);
+    assert!(metric(&o, "swap_free_kb") <= proc_kb("SwapTotal"));
     let load: f64 = std::fs::read_to_string("/proc/loadavg")
         .unwrap()
         .split_whitespace()
