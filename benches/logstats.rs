@@ -23,6 +23,8 @@ struct Run {
 /// Spawn, wait with wait4 for this child's own peak RSS.
 fn run(cmd: &mut Command) -> Run {
     let t = Instant::now();
+    // Reaped by wait4 below (Child::wait would lose the rusage).
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -417,7 +417,8 @@ mod tests {
     fn rejects() {
         use RejectClass::*;
         use RejectKind::{Reject as R, Warning as W};
-        let cases: [(&[u8], &[u8], &[u8], RejectKind, RejectClass); 7] = [
+        type Case<'a> = (&'a [u8], &'a [u8], &'a [u8], RejectKind, RejectClass);
+        let cases: [Case; 7] = [
             (b"smtpd", b"NOQUEUE: reject: RCPT from unknown[10.0.0.9]: 554 5.7.1 <x@y.z>: Relay access denied; from=<a@b> to=<x@y.z> proto=ESMTP helo=<h>", b"NOQUEUE", R, Relay),
             (b"smtpd", b"NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<h>", b"NOQUEUE", R, Rbl),
             (b"smtpd", b"NOQUEUE: reject: RCPT from x[1.2.3.4]: 550 5.1.1 <c@d>: Recipient address rejected: User unknown in virtual mailbox table; from=<a@b> to=<c@d>", b"NOQUEUE", R, UnknownUser),

@@ -127,10 +127,9 @@ impl QueueTable {
     pub fn get(&mut self, k: Key) -> Option<&mut Msg> {
         self.tick += 1;
         let t = self.tick;
-        self.map.get_mut(&k).map(|m| {
-            m.last = t;
-            m
-        })
+        let m = self.map.get_mut(&k)?;
+        m.last = t;
+        Some(m)
     }
 
     #[inline]

@@ -112,7 +112,7 @@ pub fn parse(rest: &[u8]) -> Event<'_> {
     let size_blocks = digits(size).unwrap_or(0);
     // Envelope from: blank for notifications (then the next field is "rfc822;...").
     let from = match w.next_field() {
-        Some(f) if f.is_empty() => w.next_field().unwrap_or(&[]),
+        Some([]) => w.next_field().unwrap_or(&[]),
         Some(f) => f,
         None => &[],
     };
