@@ -4,9 +4,13 @@
 //! by the ldap host check. Plain LDAP or LDAPS per the endpoint; STARTTLS
 //! when the endpoint says `tls: starttls`.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, ResultEntry, Scope, SearchEntry};
 
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
@@ -54,8 +58,86 @@ fn classify(e: &ldap3::LdapError) -> ErrorKind {
     }
 }
 
+/// Most entries kept from one search (a hostile server may send millions).
+const MAX_ENTRIES: usize = 1000;
+
 /// Connect, bind, search. Phases: connect, bind, search.
 pub async fn lookup(q: &Lookup<'_>, obs: &mut Observation) -> Result<Vec<Entry>, ProbeError> {
+    // ldap3 `expect`s well-formed responses (UTF-8 texts, DNs, result codes):
+    // a hostile server can make it panic. That is a protocol error of the
+    // phase in progress, not a crash of the run.
+    let phase = Mutex::new("connect");
+    match (CatchUnwind(Box::pin(lookup_inner(q, obs, &phase)))).await {
+        Ok(r) => r,
+        Err(()) => Err(err(
+            q.ep,
+            *phase.lock().unwrap_or_else(|p| p.into_inner()),
+            ErrorKind::Protocol,
+            "malformed LDAP response (rejected by the LDAP client library)",
+        )),
+    }
+}
+
+/// Polls a future, turning a panic inside it into `Err(())`.
+struct CatchUnwind<'a, T>(Pin<Box<dyn Future<Output = T> + Send + 'a>>);
+
+impl<T> Future for CatchUnwind<'_, T> {
+    type Output = Result<T, ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+/// One search, bounded: the whole operation within `step` (ldap3's own
+/// timeout is per entry, so a server dripping entries would hold the probe
+/// forever) and at most MAX_ENTRIES kept (the rest is abandoned).
+async fn search(
+    ldap: &mut Ldap,
+    step: Duration,
+    base: &str,
+    scope: Scope,
+    filter: &str,
+    attrs: Vec<&str>,
+) -> Result<Vec<ResultEntry>, (ErrorKind, String)> {
+    let run = async {
+        let lib = |e: ldap3::LdapError| (classify(&e), e.to_string());
+        let mut s = ldap
+            .with_timeout(step)
+            .streaming_search(base, scope, filter, attrs)
+            .await
+            .map_err(lib)?;
+        let mut out = Vec::new();
+        while let Some(e) = s.next().await.map_err(lib)? {
+            out.push(e);
+            if out.len() == MAX_ENTRIES {
+                let _ = s.finish().await;
+                return Ok(out);
+            }
+        }
+        s.finish()
+            .await
+            .success()
+            .map_err(|e| (ErrorKind::PermReject, e.to_string()))?;
+        Ok(out)
+    };
+    tokio::time::timeout(step, run).await.map_err(|_| {
+        (
+            ErrorKind::Timeout,
+            format!("no complete search result within {step:?}"),
+        )
+    })?
+}
+
+async fn lookup_inner(
+    q: &Lookup<'_>,
+    obs: &mut Observation,
+    phase: &Mutex<&'static str>,
+) -> Result<Vec<Entry>, ProbeError> {
     let ep = q.ep;
     let scheme = if ep.tls == TlsMode::Implicit {
         "ldaps"
@@ -92,6 +174,7 @@ pub async fn lookup(q: &Lookup<'_>, obs: &mut Observation) -> Result<Vec<Entry>,
     obs.phase("connect", ms(t));
 
     let t = Instant::now();
+    *phase.lock().unwrap() = "bind";
     if let Some((dn, pw)) = q.bind {
         let r = ldap
             .with_timeout(q.step_timeout)
@@ -115,16 +198,21 @@ pub async fn lookup(q: &Lookup<'_>, obs: &mut Observation) -> Result<Vec<Entry>,
     obs.phase("bind", ms(t));
 
     let t = Instant::now();
+    *phase.lock().unwrap() = "search";
+    let search_err = |(kind, msg)| err(ep, "search", kind, msg);
     let base = match q.base {
         Some(b) => b.to_string(),
         None => {
-            let (rs, _) = ldap
-                .with_timeout(q.step_timeout)
-                .search("", Scope::Base, "(objectClass=*)", vec!["namingContexts"])
-                .await
-                .map_err(|e| err(ep, "search", classify(&e), e.to_string()))?
-                .success()
-                .map_err(|e| err(ep, "search", ErrorKind::PermReject, e.to_string()))?;
+            let rs = search(
+                &mut ldap,
+                q.step_timeout,
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["namingContexts"],
+            )
+            .await
+            .map_err(search_err)?;
             rs.into_iter()
                 .next()
                 .map(SearchEntry::construct)
@@ -136,20 +224,21 @@ pub async fn lookup(q: &Lookup<'_>, obs: &mut Observation) -> Result<Vec<Entry>,
                 .unwrap_or_default()
         }
     };
-    let res = ldap
-        .with_timeout(q.step_timeout)
-        .search(&base, Scope::Subtree, q.filter, q.attrs.to_vec())
-        .await
-        .map_err(|e| err(ep, "search", classify(&e), e.to_string()))?;
-    let (rs, _) = res
-        .success()
-        .map_err(|e| err(ep, "search", ErrorKind::PermReject, e.to_string()))?;
+    let rs = search(
+        &mut ldap,
+        q.step_timeout,
+        &base,
+        Scope::Subtree,
+        q.filter,
+        q.attrs.to_vec(),
+    )
+    .await
+    .map_err(search_err)?;
     obs.phase("search", ms(t));
     let _ = ldap.unbind().await;
     // Bounded: a hostile server returning millions of entries is cut at 1000.
     Ok(rs
         .into_iter()
-        .take(1000)
         .map(SearchEntry::construct)
         .map(|e| Entry {
             dn: e.dn,
