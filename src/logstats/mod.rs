@@ -217,7 +217,10 @@ impl Analyzer {
             Event::Removed { qid } => self.queue.remove(key(qid, h)),
             Event::Problem => self.agg.lines.problems += 1,
             Event::Ignored => {}
-            Event::Malformed => self.agg.lines.malformed += 1,
+            Event::Malformed => {
+                self.agg.lines.mail -= 1;
+                self.agg.lines.malformed += 1;
+            }
         }
     }
 
@@ -271,7 +274,10 @@ impl Analyzer {
                 .agg
                 .each(|t| t.reject(postfix::RejectKind::Reject, class)),
             sun::Event::Ignored => {}
-            sun::Event::Malformed => self.agg.lines.malformed += 1,
+            sun::Event::Malformed => {
+                self.agg.lines.mail -= 1;
+                self.agg.lines.malformed += 1;
+            }
         }
     }
 
@@ -431,5 +437,41 @@ Nov 28 18:5
         assert_eq!(s.total.bytes_received, 500_000);
         assert_eq!(s.queue.open_at_end, 0);
         assert!(s.queue.in_flight_peak <= 1);
+    }
+
+    const SAMPLES: [&str; 8] = [
+        "Nov 28 18:46:28 mta1 postfix-mta1/smtps/smtpd[19564]: 21DBB51A294: client=unknown[127.0.0.1], sasl_method=PLAIN",
+        "Nov 28 18:46:28 mta1 postfix-mta1/qmgr[18871]: 21DBB51A294: from=<ims3@example.test>, size=614, nrcpt=1 (queue active)",
+        "Nov 28 18:46:28 mta1 postfix/lmtp[1]: 21DBB51A294: to=<a@b>, orig_to=<c@d>, relay=x[1.2.3.4]:24, conn_use=2, delay=0.02, delays=0.01/0.01/0/0, dsn=2.0.0, status=sent (250 ok)",
+        "Nov 28 18:46:30 mta1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[10.1.1.1]: 554 5.7.1 <a@b.c>: Relay access denied; from=<s@d.e> to=<a@b.c>",
+        "Nov 28 18:46:30 mta1 postfix/cleanup[1]: ABC: milter-reject: END-OF-MESSAGE from x[1.2.3.4]: 5.7.1 virus; from=<a@b> to=<c@d>",
+        "<22>1 2026-11-28T18:46:28.1+01:00 mx postfix/qmgr 12 - [a b=\"c\"] ABC: removed",
+        "28-Nov-2006 09:00:02.11 tcp_local ims-ms EE 2 adam@sesta.example rfc822;marlowe@siroe.example marlowe@ims-ms-daemon <x@y>",
+        "28-Nov-2006 09:02:05.90 tcp_local JE 0 promo@bulk.example rfc822;ceo@siroe.example ceo@siroe.example 550 5.7.1 Relaying not allowed",
+    ];
+
+    proptest::proptest! {
+        /// Any cut or corruption of real lines is counted, never a panic.
+        #[test]
+        fn mangled_lines_never_panic(
+            cuts in proptest::collection::vec((0usize..8, 0usize..220, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12)), 1..40)
+        ) {
+            let mut log = Vec::new();
+            for (i, cut, junk) in &cuts {
+                let l = SAMPLES[*i].as_bytes();
+                let at = (*cut).min(l.len());
+                log.extend_from_slice(&l[..at]);
+                log.extend(junk.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+                log.extend_from_slice(&l[at..]);
+                log.push(b'\n');
+            }
+            let mut a = Analyzer::new(&Options { interval: Some(300), ..Options::default() });
+            a.start_input((2026, 11));
+            a.chunk(&log);
+            let s = a.finish(Vec::new());
+            let l = &s.lines;
+            proptest::prop_assert_eq!(l.mail + l.other + l.malformed + l.overlong, l.total);
+            proptest::prop_assert!(s.total.received <= cuts.len() as u64);
+        }
     }
 }

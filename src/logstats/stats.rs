@@ -139,7 +139,7 @@ pub struct HostRow {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Lines {
     pub total: u64,
-    /// Postfix or Sun lines that were read.
+    /// Postfix or Sun lines that were parsed (total = mail + other + malformed + overlong).
     pub mail: u64,
     /// Well-formed lines of other programs.
     pub other: u64,
