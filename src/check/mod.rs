@@ -192,21 +192,93 @@ fn local_hostname() -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Run a command with a deadline; its stdout, or why it could not run.
-/// Missing commands and non-zero exits are `ErrorKind::Local`.
+/// Longest output line kept from a command (longer ones are skipped).
+const MAX_LINE: usize = 64 * 1024;
+/// Most stdout `run_command` keeps.
+const MAX_OUTPUT: usize = 1024 * 1024;
+
+/// Run a command with a deadline; its stdout (at most 1 MB), or why it
+/// could not run. Missing commands and non-zero exits are `ErrorKind::Local`.
 pub(crate) async fn run_command(
     ctx: &Ctx<'_>,
     phase: &str,
     argv: &[String],
 ) -> Result<String, ProbeError> {
+    let mut out = String::new();
+    let mut too_big = false;
+    command_lines(ctx, phase, argv, |l| {
+        if out.len() + l.len() > MAX_OUTPUT {
+            too_big = true;
+        } else {
+            out.push_str(l);
+        }
+    })
+    .await?;
+    if too_big {
+        return Err(ctx.err(
+            phase,
+            ErrorKind::Local,
+            format!("`{}` printed more than {MAX_OUTPUT} bytes", argv[0]),
+        ));
+    }
+    Ok(out)
+}
+
+/// Run a command with a deadline and hand each stdout line (with its
+/// newline) to `each` as it arrives: memory stays bounded however much the
+/// command prints (`postqueue -j` on a queue of a million messages).
+pub(crate) async fn command_lines(
+    ctx: &Ctx<'_>,
+    phase: &str,
+    argv: &[String],
+    mut each: impl FnMut(&str),
+) -> Result<(), ProbeError> {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
     let (prog, args) = argv
         .split_first()
         .ok_or_else(|| ctx.err(phase, ErrorKind::Local, "empty command"))?;
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let out = match tokio::time::timeout(ctx.step_timeout, cmd.output()).await {
+    let mut child = tokio::process::Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ctx.err(phase, ErrorKind::Local, format!("cannot run `{prog}`: {e}")))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let work = async {
+        // Only the first 4 KiB of stderr matter (the error message).
+        let err_task = tokio::spawn(async move {
+            let mut b = Vec::new();
+            let _ = stderr.take(4096).read_to_end(&mut b).await;
+            b
+        });
+        let mut r = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        let mut overlong = false;
+        loop {
+            buf.clear();
+            let n = (&mut r)
+                .take(MAX_LINE as u64)
+                .read_until(b'\n', &mut buf)
+                .await?;
+            if n == 0 {
+                break;
+            }
+            let complete = buf.ends_with(b"\n");
+            if !overlong && complete {
+                each(&String::from_utf8_lossy(&buf));
+            }
+            // A line longer than MAX_LINE is skipped up to its newline.
+            overlong = !complete;
+        }
+        let status = child.wait().await?;
+        let err = err_task.await.unwrap_or_default();
+        Ok::<_, std::io::Error>((status, err))
+    };
+    let (status, err) = match tokio::time::timeout(ctx.step_timeout, work).await {
         Err(_) => {
             return Err(ctx.err(
                 phase,
@@ -215,20 +287,20 @@ pub(crate) async fn run_command(
             ));
         }
         Ok(Err(e)) => {
-            return Err(ctx.err(phase, ErrorKind::Local, format!("cannot run `{prog}`: {e}")));
+            return Err(ctx.err(phase, ErrorKind::Local, format!("`{prog}`: {e}")));
         }
-        Ok(Ok(o)) => o,
+        Ok(Ok(v)) => v,
     };
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err);
         let first = err.lines().next().unwrap_or("").trim();
         return Err(ctx.err(
             phase,
             ErrorKind::Local,
-            format!("`{prog}` failed ({}): {}", out.status, bounded(first, 200)),
+            format!("`{prog}` failed ({status}): {}", bounded(first, 200)),
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(())
 }
 
 /// At most `n` characters (command output ends up in reports).
@@ -273,5 +345,42 @@ mod tests {
             Some("ldap1")
         );
         assert_eq!(select_host(&s, Some("nope")), None);
+    }
+
+    fn argv(script: &str) -> Vec<String> {
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+
+    #[tokio::test]
+    async fn command_lines_bounded_timed_and_failures_explained() {
+        let suite = SuiteSpec::default();
+        let snap = Snapshot::new();
+        let ctx = Ctx {
+            host: "h",
+            suite: &suite,
+            snap: &snap,
+            step_timeout: Duration::from_millis(2000),
+        };
+        // A 200 KB line is skipped whole; the lines around it arrive.
+        let mut got = Vec::new();
+        let script = "echo a; head -c 200000 /dev/zero | tr '\\0' x; echo; echo b";
+        command_lines(&ctx, "t", &argv(script), |l| got.push(l.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(got, vec!["a\n".to_string(), "b\n".to_string()]);
+        let e = run_command(&ctx, "t", &argv("echo oops >&2; exit 3"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Local);
+        assert!(e.message.contains("oops"), "{}", e.message);
+        let big = "head -c 2000000 /dev/zero | tr '\\0' '\\n'";
+        let e = run_command(&ctx, "t", &argv(big)).await.unwrap_err();
+        assert!(e.message.contains("more than"), "{}", e.message);
+        let slow = Ctx {
+            step_timeout: Duration::from_millis(200),
+            ..ctx
+        };
+        let e = run_command(&slow, "t", &argv("sleep 5")).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout);
     }
 }

@@ -225,7 +225,11 @@ async fn postfix(
         }
     };
     obs.fact("queue_directory", qdir.display().to_string());
-    let walked = count_dirs(&qdir);
+    // A queue of a million files takes a while to walk: off the async threads.
+    let dir = qdir.clone();
+    let walked = tokio::task::spawn_blocking(move || count_dirs(&dir))
+        .await
+        .unwrap_or_else(|e| Err(format!("queue walk failed: {e}")));
     let total: u64 = walked.as_ref().map(|c| c.values().sum()).unwrap_or(1);
     let mut q = QueueCounts::default();
     if let Ok(c) = &walked {
@@ -234,9 +238,11 @@ async fn postfix(
     if total == 0 {
         return Ok(q);
     }
-    match super::run_command(ctx, "postqueue", &with_config("postqueue", &["-j"])).await {
-        Ok(out) => {
-            let j = parse_postqueue_json(&out, chrono::Utc::now().timestamp() as f64);
+    let mut agg = PostqueueJson::new(chrono::Utc::now().timestamp() as f64);
+    let argv = with_config("postqueue", &["-j"]);
+    match super::command_lines(ctx, "postqueue", &argv, |l| agg.line(l)).await {
+        Ok(()) => {
+            let j = agg.finish();
             q.oldest_s = j.oldest_s;
             q.reasons = j.reasons;
             if walked.is_err() {
@@ -280,37 +286,73 @@ pub fn count_dirs(qdir: &std::path::Path) -> Result<BTreeMap<String, u64>, Strin
     Ok(m)
 }
 
-/// `postqueue -j`: one JSON object per message.
-pub fn parse_postqueue_json(out: &str, now: f64) -> QueueCounts {
-    let mut q = QueueCounts::default();
-    for n in POSTFIX_QUEUES {
-        q.counts.insert(n.to_string(), 0);
+/// Distinct deferral reasons remembered (the rest are counted as "other").
+const MAX_REASONS: usize = 1000;
+
+/// `postqueue -j` read line by line: one JSON object per message, folded
+/// into counts, the oldest age and deferral reasons as it streams.
+pub struct PostqueueJson {
+    now: f64,
+    q: QueueCounts,
+    reasons: BTreeMap<String, usize>,
+}
+
+impl PostqueueJson {
+    pub fn new(now: f64) -> Self {
+        let mut q = QueueCounts::default();
+        for n in POSTFIX_QUEUES {
+            q.counts.insert(n.to_string(), 0);
+        }
+        PostqueueJson {
+            now,
+            q,
+            reasons: BTreeMap::new(),
+        }
     }
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    for line in out.lines().filter(|l| !l.trim().is_empty()) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
+    pub fn line(&mut self, line: &str) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
+            return;
         };
-        let queue = v["queue_name"].as_str().unwrap_or("unknown").to_string();
-        *q.counts.entry(queue).or_insert(0) += 1;
+        let queue = v["queue_name"].as_str().unwrap_or("unknown");
+        if let Some(n) = self.q.counts.get_mut(queue) {
+            *n += 1;
+        } else {
+            *self.q.counts.entry(super::bounded(queue, 40)).or_insert(0) += 1;
+        }
         if let Some(t) = v["arrival_time"].as_f64() {
-            let age = (now - t).max(0.0);
-            q.oldest_s = Some(q.oldest_s.map_or(age, |o: f64| o.max(age)));
+            let age = (self.now - t).max(0.0);
+            self.q.oldest_s = Some(self.q.oldest_s.map_or(age, |o: f64| o.max(age)));
         }
         for r in v["recipients"].as_array().into_iter().flatten() {
             if let Some(reason) = r["delay_reason"].as_str() {
-                *reasons.entry(super::bounded(reason, 120)).or_insert(0) += 1;
+                let key = super::bounded(reason, 120);
+                let full = self.reasons.len() >= MAX_REASONS && !self.reasons.contains_key(&key);
+                let key = if full {
+                    "(other reasons)".to_string()
+                } else {
+                    key
+                };
+                *self.reasons.entry(key).or_insert(0) += 1;
             }
         }
     }
-    let mut top: Vec<(String, usize)> = reasons.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    q.reasons = top
-        .into_iter()
-        .take(TOP_REASONS)
-        .map(|(r, n)| format!("{n}× {r}"))
-        .collect();
-    q
+    pub fn finish(mut self) -> QueueCounts {
+        let mut top: Vec<(String, usize)> = std::mem::take(&mut self.reasons).into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.q.reasons = top
+            .into_iter()
+            .take(TOP_REASONS)
+            .map(|(r, n)| format!("{n}× {r}"))
+            .collect();
+        self.q
+    }
+}
+
+/// `postqueue -j` output at once (tests, small queues).
+pub fn parse_postqueue_json(out: &str, now: f64) -> QueueCounts {
+    let mut p = PostqueueJson::new(now);
+    out.lines().for_each(|l| p.line(l));
+    p.finish()
 }
 
 /// A bare number (`exim -bpc`: the total) or `name=count` pairs separated by
