@@ -146,6 +146,41 @@ pub fn lock(reports: &Path) -> Result<std::fs::File, LockError> {
     }
 }
 
+/// A run that found the lock held leaves a line here; the next run that gets
+/// the lock reports it (an "unknown" result is never silently lost).
+const SKIPPED_RUNS: &str = ".skipped-runs";
+
+/// Record that a run was refused by the lock (best effort: the refused run
+/// must not fail harder because of its own bookkeeping).
+pub fn note_skipped_run(reports: &Path) {
+    let line = format!(
+        "{} run refused: another run held the lock\n",
+        Utc::now().to_rfc3339()
+    );
+    if let Err(e) = crate::atomic::append(&reports.join(SKIPPED_RUNS), line.as_bytes()) {
+        tracing::warn!("cannot record the skipped run: {e}");
+    }
+}
+
+/// Notes about runs skipped since the last one; clears the record. Call
+/// while holding the lock.
+pub fn take_skipped_runs(reports: &Path) -> Vec<String> {
+    let p = reports.join(SKIPPED_RUNS);
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        return vec![];
+    };
+    let _ = std::fs::remove_file(&p);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        return vec![];
+    }
+    vec![format!(
+        "{} earlier run(s) did not run because another run held the lock (first: {})",
+        lines.len(),
+        lines[0].split(' ').next().unwrap_or("")
+    )]
+}
+
 /// `20260101T000504Z-a1b2c3`: sortable, unique across concurrent monitors.
 pub fn new_run_id() -> String {
     format!(

@@ -44,6 +44,9 @@ pub struct Args {
     /// Do not diagnose failures (no follow-up probes).
     #[arg(long)]
     pub no_isolate: bool,
+    /// Do not run the alert state machine (no notifications, state untouched).
+    #[arg(long)]
+    pub no_alerts: bool,
     /// Run the K-th of N deterministic partitions of the cases (e.g. 2/3).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
@@ -142,16 +145,31 @@ pub fn run(args: Args) -> i32 {
             .unwrap_or_else(|| reports_dir.join("junit.xml")),
         reports_dir,
     };
+    let nagios = args.format == "nagios";
     let _lock = match runner::lock(&out.reports_dir) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("healthmon run: {e}");
             return match e {
-                runner::LockError::Held(_) => exit::ERROR,
+                runner::LockError::Held(_) => {
+                    // Unknown, not critical: nothing was measured. The next run
+                    // that gets the lock reports that this one was skipped.
+                    runner::note_skipped_run(&out.reports_dir);
+                    if nagios {
+                        println!(
+                            "HEALTHMON UNKNOWN - another run holds the lock in {}",
+                            out.reports_dir.display()
+                        );
+                        exit::nagios_for_status(crate::result::Status::Error)
+                    } else {
+                        exit::ERROR
+                    }
+                }
                 runner::LockError::Io(_) => exit::INTERNAL,
             };
         }
     };
+    let skipped_runs = runner::take_skipped_runs(&out.reports_dir);
     let (cases, skipped) = runner::select(&suites, &opts);
     if cases.is_empty() {
         eprintln!("healthmon run: no case selected (check --only/--skip/--rotate/--host/--shard)");
@@ -179,12 +197,12 @@ pub fn run(args: Args) -> i32 {
         let _ = progress.await;
         s
     });
+    summary.notes.extend(skipped_runs);
 
     // Files first (they are the record), then stdout.
     let mut failed = false;
     let limits = (args.warning, args.critical);
     report::nagios::apply_total(&mut summary, &suites, limits);
-    let nagios = args.format == "nagios";
     let stdout_report: Box<dyn Reporter> = match nagios {
         true => Box::new(report::nagios::Nagios::new(&suites, limits)),
         false => stdout_report,
@@ -201,6 +219,16 @@ pub fn run(args: Args) -> i32 {
         if let Err(e) = r.report(&summary, &out) {
             eprintln!("healthmon run: {} report failed: {e}", r.name());
             failed = true;
+        }
+    }
+    // Alerts after the record is written: state machine + channels, per suite.
+    if !args.no_alerts {
+        let state_dir = out.reports_dir.join("state");
+        for s in &suites {
+            let a = rt.block_on(crate::alert::process(&summary, &s.spec, &state_dir));
+            for e in a.errors.iter().chain(&a.failed) {
+                tracing::warn!("alert: {e}");
+            }
         }
     }
     if failed {
