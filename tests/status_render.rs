@@ -412,3 +412,46 @@ fn history_charts_are_inline_svg_per_account_and_queue() {
         "{svg}"
     );
 }
+
+#[test]
+fn daemon_check_refuses_unusable_status_auth() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("s.yaml"),
+        "site: s\nhosts:\n  mta1:\n    roles: [mta]\n    address: 127.0.1.1\n    checks:\n      - port: {endpoint: smtp}\n",
+    )
+    .unwrap();
+    let sched = d.path().join("schedule.yaml");
+    let check = |status: &str| {
+        std::fs::write(
+            &sched,
+            format!("{status}jobs:\n  j:\n    every: 1m\n    suites: [s.yaml]\n"),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_healthmon"))
+            .args(["daemon", "--check"])
+            .arg(&sched)
+            .output()
+            .unwrap()
+    };
+    let o = check("status:\n  auth:\n    basic: {user: ops, password_file: missing.pass}\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(healthmon::exit::CONFIG), "{err}");
+    assert!(
+        err.contains("status.auth.basic: file") && err.contains("missing.pass"),
+        "{err}"
+    );
+    let o = check("status:\n  auth:\n    bearer: {token_env: HM_TEST_STATUS_TOKEN_UNSET}\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("status.auth.bearer: env HM_TEST_STATUS_TOKEN_UNSET"),
+        "{err}"
+    );
+    let o = check("status:\n  auth:\n    bearer: {token_env: HM_TEST_STATUS_TOKEN}\n");
+    assert_eq!(o.status.code(), Some(healthmon::exit::CONFIG));
+    std::fs::write(d.path().join("tok"), "t").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.path().join("tok"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = check("status:\n  auth:\n    bearer: {token_file: tok}\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

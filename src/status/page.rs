@@ -16,6 +16,8 @@ use crate::suite::model::NumLimit;
 /// Cell size in CSS pixels (fixed: the grid never reflows with content).
 pub const CELL_W: u32 = 112;
 pub const CELL_H: u32 = 44;
+/// Evidence lines shown per verdict (all of them are in the API).
+const EVIDENCE_LINES: usize = 4;
 /// Space between cells (the table's border-spacing).
 pub const GAP: u32 = 3;
 
@@ -78,8 +80,8 @@ h3{font-size:1em;margin:.8em 0 .3em 0}.muted{color:#666;font-size:.9em}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}\
 td.n{text-align:right}.grids{display:flex;flex-wrap:wrap;gap:10px 28px}\
 table.matrix{table-layout:fixed;border-collapse:separate}\
-table.matrix th{border:none;font-weight:normal;font-size:12px;padding:0 2px;overflow:hidden;white-space:nowrap}\
-table.matrix th.rh{width:120px;text-align:right}\
+table.matrix th{border:none;font-weight:normal;font-size:12px;padding:0;overflow:hidden;white-space:nowrap}\
+table.matrix th.rh{width:120px;text-align:right;padding-right:4px}\
 table.matrix td{border:none;padding:0;position:relative}\
 details.cell>summary{list-style:none;display:block;box-sizing:border-box;cursor:pointer;overflow:hidden;\
 color:#fff;font-size:12px;line-height:16px;padding:5px 6px;white-space:nowrap}\
@@ -375,7 +377,11 @@ pub fn cell(doc: &StatusDoc, c: &CaseView) -> String {
 }
 
 fn verdict_row(doc: &StatusDoc, v: &VerdictRow) -> String {
-    let evidence: Vec<String> = v.verdict.evidence.iter().map(|e| esc(e)).collect();
+    let ev = &v.verdict.evidence;
+    let mut evidence: Vec<String> = ev.iter().take(EVIDENCE_LINES).map(|e| esc(e)).collect();
+    if ev.len() > EVIDENCE_LINES {
+        evidence.push(format!("(+{} more)", ev.len() - EVIDENCE_LINES));
+    }
     let alert = match &v.alert {
         Some(a) => format!(
             "{}{}",
