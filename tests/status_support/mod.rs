@@ -136,6 +136,11 @@ pub fn run(
 /// The status routes on 127.0.0.1:0 in a background runtime (lives as
 /// long as the test process). Returns `host:port`.
 pub fn serve(state: SharedState) -> String {
+    serve_app(healthmon::status::routes(state))
+}
+
+/// Any router on 127.0.0.1:0 in a background runtime. Returns `host:port`.
+pub fn serve_app(app: axum::Router) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -145,9 +150,7 @@ pub fn serve(state: SharedState) -> String {
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap().to_string()).unwrap();
-            axum::serve(l, healthmon::status::routes(state))
-                .await
-                .unwrap();
+            axum::serve(l, app).await.unwrap();
         });
     });
     rx.recv_timeout(Duration::from_secs(10)).unwrap()
@@ -177,34 +180,57 @@ pub fn get(addr: &str, path: &str, extra: &str) -> (u16, String, String) {
     (code, head.to_string(), body.to_string())
 }
 
-/// Headless Chromium with a throwaway profile: `--dump-dom` output, and a
-/// screenshot when `png` is given. The page's script runs (virtual time
-/// budget) before the DOM is dumped.
-pub fn chromium(url: &str, png: Option<&Path>) -> String {
+fn chromium_cmd(profile: &Path) -> Command {
+    let mut c = Command::new("chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        "--force-color-profile=srgb",
+        "--window-size=1400,2600",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+fn output(c: &mut Command) -> std::process::Output {
+    c.output()
+        .expect("chromium must be installed (Debian package `chromium`)")
+}
+
+/// Headless Chromium with a throwaway profile: the DOM after the page's
+/// scripts ran for `extra`'s virtual time budget (`--dump-dom`).
+pub fn chromium_dom(url: &str, extra: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let base = |c: &mut Command| {
-        c.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            "--force-color-profile=srgb",
-            "--window-size=1400,2600",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()));
-    };
+    let o = output(
+        chromium_cmd(profile.path())
+            .args(extra)
+            .arg("--dump-dom")
+            .arg(url),
+    );
+    assert!(
+        o.status.success(),
+        "chromium --dump-dom: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// [`chromium_dom`] after 3s of virtual time, and a screenshot to `png`.
+pub fn chromium(url: &str, png: Option<&Path>) -> String {
     if let Some(png) = png {
-        let mut c = Command::new("chromium");
-        base(&mut c);
-        c.arg(format!("--screenshot={}", png.display())).arg(url);
-        let o = c
-            .output()
-            .expect("chromium must be installed (Debian package `chromium`)");
+        let profile = tempfile::tempdir().unwrap();
+        let o = output(
+            chromium_cmd(profile.path())
+                .arg(format!("--screenshot={}", png.display()))
+                .arg(url),
+        );
         assert!(
             png.is_file(),
             "chromium wrote no screenshot: {}{}",
@@ -212,19 +238,7 @@ pub fn chromium(url: &str, png: Option<&Path>) -> String {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    let mut c = Command::new("chromium");
-    base(&mut c);
-    c.args(["--virtual-time-budget=3000", "--dump-dom"])
-        .arg(url);
-    let o = c
-        .output()
-        .expect("chromium must be installed (Debian package `chromium`)");
-    assert!(
-        o.status.success(),
-        "chromium --dump-dom: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    chromium_dom(url, &["--virtual-time-budget=3000"])
 }
 
 /// Decoded screenshot: width, height, RGB triples row by row.
