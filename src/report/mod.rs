@@ -61,6 +61,7 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
         Box::new(systest::SystestLog),
         Box::new(junit::JunitFile),
         Box::new(json::ResultFiles),
+        Box::new(qmonitor::QmonitorLog),
     ]
 }
 

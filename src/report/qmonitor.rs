@@ -192,7 +192,11 @@ impl super::Reporter for QmonitorLog {
     }
     fn report(&self, run: &RunSummary, out: &super::Outputs) -> Result<(), String> {
         let mut hosts: Vec<&str> = Vec::new();
-        for r in run.results.iter().filter(|r| r.kind == "host") {
+        for r in run
+            .results
+            .iter()
+            .filter(|r| r.kind == "host" && r.status != crate::result::Status::Skipped)
+        {
             let h = r.label("host");
             if !h.is_empty() && !hosts.contains(&h) {
                 hosts.push(h);
