@@ -455,3 +455,58 @@ fn daemon_check_refuses_unusable_status_auth() {
     let o = check("status:\n  auth:\n    bearer: {token_file: tok}\n");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn verdict_state_follows_the_alert_state() {
+    use healthmon::alert::state::{AlertStatus, KeyState};
+    let e1 = path("ims1 store1 mta1 store1 imap", Status::Error, 20.0);
+    let r = run(
+        "r1",
+        t(0),
+        vec![e1.clone()],
+        vec![verdict("store1", "imap", &[&e1])],
+    );
+    let state_of = |status: AlertStatus, first: i64, notified: Option<i64>| {
+        let mut inp = inputs(vec![r.clone()]);
+        inp.reminder
+            .insert("local".into(), std::time::Duration::from_secs(3600));
+        let ks = KeyState {
+            status,
+            consecutive_failures: 3,
+            first_seen: Some(t(first)),
+            last_notified: notified.map(t),
+            severity: "error".into(),
+            ..KeyState::default()
+        };
+        inp.alerts
+            .entry("isp".into())
+            .or_default()
+            .insert("store1/imap".into(), ks);
+        let doc = model::build(&inp);
+        let v = doc.verdicts[0].clone();
+        (v.state, v.since, v.alert.map(|a| a.status))
+    };
+    // Fired at the second run: firing; an hour after the first failure a
+    // reminder went out: reminded. `since` is the alert's first failure.
+    assert_eq!(
+        state_of(AlertStatus::Firing, -300, Some(0)),
+        ("firing".into(), t(-300), Some(AlertStatus::Firing))
+    );
+    assert_eq!(state_of(AlertStatus::Firing, -3600, Some(0)).0, "reminded");
+    assert_eq!(state_of(AlertStatus::Pending, 0, None).0, "pending");
+    // No alert state at all (alerts kept elsewhere): open.
+    let doc = model::build(&inputs(vec![r.clone()]));
+    assert_eq!(
+        (
+            doc.verdicts[0].state.as_str(),
+            doc.verdicts[0].alert.is_none()
+        ),
+        ("open", true)
+    );
+    // The page says so, in the verdict row.
+    let html = page::live(&doc);
+    assert!(
+        html.contains("data-key=\"store1/imap\" data-state=\"open\""),
+        "{html}"
+    );
+}

@@ -10,6 +10,7 @@
 //!
 //! - `model` — the status document, a pure function of the kept runs.
 //! - `page`  — HTML, a pure function of the document (everything escaped).
+//! - `charts` — the 24h series (latency per path, queue depth), bucketed.
 //! - `api`   — the JSON handlers.
 //! - `auth`  — optional basic/bearer auth from the schedule's `status:`.
 //!
@@ -18,6 +19,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod model;
 pub mod page;
 
@@ -33,6 +35,7 @@ use axum::routing::get;
 use chrono::Utc;
 
 pub use auth::StatusSpec;
+pub use charts::history;
 pub use model::{Inputs, StatusDoc};
 
 use crate::alert::state::StateFile;
@@ -104,39 +107,6 @@ async fn script() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         page::SCRIPT,
     )
-}
-
-/// Chart series of the kept runs: latency per path grouped like the
-/// matrix (one chart per account), queue depth per MTA queue.
-pub fn history(inp: &Inputs, doc: &StatusDoc) -> page::History {
-    let runs: Vec<&crate::result::RunSummary> =
-        inp.runs.values().flatten().map(|r| r.as_ref()).collect();
-    let mut latency = crate::daily::stats::latency_series(&runs);
-    let mut groups: Vec<(String, Vec<crate::daily::stats::Series>)> = doc
-        .matrix
-        .iter()
-        .map(|g| (format!("{} on {}", g.account, g.store), vec![]))
-        .collect();
-    let mut rest = vec![];
-    for s in latency.drain(..) {
-        let at = doc
-            .matrix
-            .iter()
-            .position(|g| g.cells.iter().any(|c| c.case.id == s.name));
-        match at {
-            Some(i) => groups[i].1.push(s),
-            None => rest.push(s),
-        }
-    }
-    if !rest.is_empty() {
-        groups.push(("other checks".into(), rest));
-    }
-    groups.retain(|g| !g.1.is_empty());
-    page::History {
-        now: inp.now,
-        latency: groups,
-        queues: crate::daily::stats::metrics(&runs).1,
-    }
 }
 
 /// Everything the status is built from, out of the daemon's shared state
