@@ -176,28 +176,30 @@ fn expect_tls(o: &Outcome, f: &FakeServer, phase: &str, row: &str, word: &str) {
     );
 }
 
-#[tokio::test]
-async fn pop3s_and_imaps_refuse_bad_certificates() {
+/// Every bad certificate × POP3/IMAP, over implicit TLS or STLS/STARTTLS.
+async fn bad_certificate_rows(starttls: bool) {
+    let (mode, phase) = match starttls {
+        true => (TlsMode::Starttls, "starttls"),
+        false => (TlsMode::Implicit, "tls"),
+    };
     let pki = TestPki::new();
     for (row, files, word) in bad_certs(&pki) {
         for proto in [Proto::Pop3, Proto::Imap] {
-            let f = tls_fake(proto, &files, false).await;
-            let o = retrieve(&endpoint(&f, proto, TlsMode::Implicit, Some(&pki.ca))).await;
-            expect_tls(&o, &f, "tls", &format!("{proto:?} {row}"), word);
+            let f = tls_fake(proto, &files, starttls).await;
+            let o = retrieve(&endpoint(&f, proto, mode, Some(&pki.ca))).await;
+            expect_tls(&o, &f, phase, &format!("{proto:?} {mode:?} {row}"), word);
         }
     }
 }
 
 #[tokio::test]
+async fn pop3s_and_imaps_refuse_bad_certificates() {
+    bad_certificate_rows(false).await;
+}
+
+#[tokio::test]
 async fn stls_and_starttls_refuse_bad_certificates() {
-    let pki = TestPki::new();
-    for (row, files, word) in bad_certs(&pki) {
-        for proto in [Proto::Pop3, Proto::Imap] {
-            let f = tls_fake(proto, &files, true).await;
-            let o = retrieve(&endpoint(&f, proto, TlsMode::Starttls, Some(&pki.ca))).await;
-            expect_tls(&o, &f, "starttls", &format!("{proto:?} {row}"), word);
-        }
-    }
+    bad_certificate_rows(true).await;
 }
 
 #[tokio::test]
