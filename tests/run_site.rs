@@ -15,7 +15,9 @@ fn junit_counts(path: &std::path::Path) -> (usize, usize, usize, usize) {
 
 #[test]
 fn every_path_of_the_local_suite_passes_on_the_healthy_site() {
-    let _g = site_shared();
+    // Exclusive: another run of the same case ids at the same moment would
+    // reap this run's in-flight probes as leftovers (one monitor per case).
+    let _g = site_exclusive();
     let reports = tempfile::tempdir().unwrap();
     let o = run(&local_suite(), reports.path(), &[]);
     let run = last_run(reports.path());
@@ -202,7 +204,7 @@ mod mailprobe;
 /// through both MMPs and the store).
 #[test]
 fn a_run_leaves_the_users_own_mail_exactly_as_it_was() {
-    let _g = site_shared();
+    let _g = site_exclusive();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tag = healthmon::token::random_hex(6);
     let user_mail = |snap: Vec<(u32, String, String, Vec<String>)>| -> Vec<_> {
