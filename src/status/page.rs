@@ -126,6 +126,7 @@ fn badge(s: Status) -> String {
 pub fn render(doc: &StatusDoc, history: &str, refresh_s: u32) -> String {
     let sites: Vec<String> = {
         let mut v: Vec<String> = doc.runs.iter().map(|r| r.site.clone()).collect();
+        v.sort();
         v.dedup();
         v
     };
