@@ -1,5 +1,5 @@
 //! `healthmon daemon`: run the jobs of a schedule file until SIGTERM, serving
-//! `/metrics` and `/healthz`. SIGHUP re-reads the schedule.
+//! `/metrics`, `/healthz` and the status page (`/`, `/api/v1/status`). SIGHUP re-reads the schedule.
 
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ pub struct Args {
     /// Schedule file (jobs with cron expressions).
     #[arg(default_value = "etc/schedule.yaml")]
     pub schedule: PathBuf,
-    /// Address for /metrics and /healthz (overrides `listen:`; default 127.0.0.1:9782).
+    /// Address for the status page, /api/v1, /metrics and /healthz (overrides `listen:`; default 127.0.0.1:9782).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<std::net::SocketAddr>,
     /// Validate the schedule and its suites, print the jobs' next due times, exit.
