@@ -247,6 +247,10 @@ async fn lookup_inner(
         .collect())
 }
 
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
 /// Escape a value for use inside an LDAP filter (RFC 4515).
 pub fn escape(v: &str) -> String {
     let mut s = String::with_capacity(v.len());
@@ -269,8 +273,4 @@ mod tests {
     fn escapes_filter_metacharacters() {
         assert_eq!(super::escape("a*(b)\\"), "a\\2a\\28b\\29\\5c");
     }
-}
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1000.0
 }
