@@ -31,6 +31,10 @@ pub enum Command {
     List(cmd::list::Args),
     /// Run the suites' cases against the site.
     Run(cmd::run::Args),
+    /// The daily report: availability, latency, failures by root cause, peaks, baseline.
+    Report(cmd::report::Args),
+    /// Alert routes and state: send a test notice, show the state, process a results file.
+    Alert(cmd::alert::Args),
     /// Mail log statistics (Postfix, Sun Messaging Server): rates, sizes, delays, rejects.
     Logstats(cmd::logstats::Args),
     /// Scheduler daemon: runs the jobs of etc/schedule.yaml, serves /metrics and /healthz.
@@ -39,8 +43,4 @@ pub enum Command {
     Cron(cmd::cron::Args),
     /// Nagios/Icinga plugin: `run --format nagios` (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Check(cmd::check::Args),
-    /// The daily report: availability, latency, failures by root cause, peaks, baseline.
-    Report(cmd::report::Args),
-    /// Alert routes and state: send a test notice, show the state, process a results file.
-    Alert(cmd::alert::Args),
 }

@@ -18,12 +18,12 @@ fn main() {
         Command::Validate(a) => cmd::validate::run(a),
         Command::List(a) => cmd::list::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Alert(a) => cmd::alert::run(a),
         Command::Logstats(a) => cmd::logstats::run(a),
         Command::Daemon(a) => cmd::daemon::run(a),
         Command::Cron(a) => cmd::cron::run(a),
         Command::Check(a) => cmd::check::run(a),
-        Command::Report(a) => cmd::report::run(a),
-        Command::Alert(a) => cmd::alert::run(a),
     };
     std::process::exit(code);
 }

@@ -156,11 +156,7 @@ async fn slow_drip_greeting_times_out_for_the_whole_line() {
     let e = o.expect("greeting", ErrorKind::Timeout);
     // Two bytes arrived within the step: a per-byte timeout would never fire.
     assert!(e.message.contains("partial"), "{e}");
-    assert!(
-        o.took < step + Duration::from_secs(2),
-        "took {:?}",
-        o.took
-    );
+    assert!(o.took < step + Duration::from_secs(2), "took {:?}", o.took);
 }
 
 #[tokio::test]

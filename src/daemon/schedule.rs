@@ -275,7 +275,12 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
         errs.push(at("jobs: no job defined".into()));
     }
     let status = file.status.rebased(base);
-    errs.extend(status.problems().into_iter().map(|e| at(format!("status.{e}"))));
+    errs.extend(
+        status
+            .problems()
+            .into_iter()
+            .map(|e| at(format!("status.{e}"))),
+    );
     match (errs.is_empty(), listen) {
         (true, Some(listen)) => Ok(Config {
             path: path.to_path_buf(),

@@ -11,7 +11,9 @@ pub fn root() -> PathBuf {
 
 /// State directory of tests/site/mailsite.
 pub fn site_state() -> PathBuf {
-    std::env::var_os("MAILSITE_STATE").map(PathBuf::from).unwrap_or_else(|| root().join("target/mailsite"))
+    std::env::var_os("MAILSITE_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/mailsite"))
 }
 
 /// Guard for the shared test site. Tests that only use the healthy site take
@@ -22,7 +24,12 @@ pub struct SiteGuard(File);
 fn lock_file() -> File {
     let p = root().join("target/mailsite.lock");
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    File::options().create(true).truncate(false).write(true).open(p).unwrap()
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p)
+        .unwrap()
 }
 
 pub fn site_shared() -> SiteGuard {
@@ -42,15 +49,28 @@ pub fn site_exclusive() -> SiteGuard {
 /// The site must be up: a test against the real site fails (not skips) when
 /// it is missing. `tests/run` brings it up.
 pub fn assert_site_up() {
-    let st = std::process::Command::new(root().join("tests/site/mailsite")).arg("status").output();
+    let st = std::process::Command::new(root().join("tests/site/mailsite"))
+        .arg("status")
+        .output();
     let ok = st.as_ref().map(|o| o.status.success()).unwrap_or(false);
-    assert!(ok, "the test site is not up: run `tests/site/mailsite up` (tests/run does): {st:?}");
+    assert!(
+        ok,
+        "the test site is not up: run `tests/site/mailsite up` (tests/run does): {st:?}"
+    );
 }
 
 /// Run the mailsite script with arguments, panicking on failure.
 pub fn mailsite(args: &[&str]) -> String {
-    let o = std::process::Command::new(root().join("tests/site/mailsite")).args(args).output().unwrap();
-    assert!(o.status.success(), "mailsite {args:?} failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let o = std::process::Command::new(root().join("tests/site/mailsite"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "mailsite {args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
