@@ -80,19 +80,9 @@ pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
 }
 
 pub fn run(args: Args) -> i32 {
-    let suites = match crate::suite::load_all(&args.suites) {
-        Ok((s, warnings)) => {
-            for w in &warnings {
-                eprintln!("{w}");
-            }
-            s
-        }
-        Err(errs) => {
-            for e in &errs {
-                eprintln!("{e}");
-            }
-            return exit::CONFIG;
-        }
+    let suites = match crate::suite::load::load_for_cli(&args.suites) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let Some(stdout_report) = report::format(&args.format) else {
         eprintln!(

@@ -175,6 +175,8 @@ fn ldap_base(s: &SuiteSpec, host: &str) -> Option<String> {
 
 /// Look a queue id up with `postqueue -j` on an MTA whose queue the monitor
 /// can read (the suite declares a postfix queue check with its config_dir).
+/// The output is streamed through the host checks' bounded command runner:
+/// a queue of a million messages is read line by line, never held whole.
 async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Outcome {
     let dir = s.hosts.get(mta).and_then(|h| {
         h.checks.iter().find_map(|c| match c {
@@ -185,54 +187,57 @@ async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Ou
     let Some(dir) = dir else {
         return Outcome::Unknown(format!("no queue check with config_dir on {mta}"));
     };
-    let out = tokio::time::timeout(
-        step,
-        tokio::process::Command::new("postqueue")
-            .arg("-c")
-            .arg(&dir)
-            .arg("-j")
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await;
-    let out = match out {
-        Ok(Ok(o)) if o.status.success() => o.stdout,
-        Ok(Ok(o)) => return Outcome::Unknown(format!("postqueue exited {}", o.status)),
-        Ok(Err(e)) => return Outcome::Unknown(format!("postqueue: {e}")),
-        Err(_) => return Outcome::Unknown("postqueue timed out".into()),
+    let snap = crate::check::snapshot::Snapshot::new();
+    let ctx = crate::check::Ctx {
+        host: mta,
+        suite: s,
+        snap: &snap,
+        step_timeout: step,
     };
-    find_in_postqueue_json(&out, qid)
+    let argv = [
+        "postqueue".to_string(),
+        "-c".into(),
+        dir.display().to_string(),
+        "-j".into(),
+    ];
+    let mut found = None;
+    let r = crate::check::command_lines(&ctx, "queue", &argv, |line| {
+        if found.is_none() {
+            found = postqueue_entry(line.as_bytes(), qid);
+        }
+    })
+    .await;
+    match (found, r) {
+        (Some(o), _) => o,
+        (None, Ok(())) => Outcome::Absent,
+        (None, Err(e)) => Outcome::Unknown(e.message),
+    }
 }
 
-/// One JSON object per line (Postfix ≥ 3.1 `postqueue -j`).
-pub fn find_in_postqueue_json(out: &[u8], qid: &str) -> Outcome {
-    for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-            continue;
-        };
-        if v.get("queue_id").and_then(|x| x.as_str()) != Some(qid) {
-            continue;
-        }
-        let queue = v
-            .get("queue_name")
-            .and_then(|x| x.as_str())
-            .unwrap_or("?")
-            .to_string();
-        let reason = v
-            .get("recipients")
-            .and_then(|r| r.as_array())
-            .and_then(|r| {
-                r.iter()
-                    .find_map(|x| x.get("delay_reason").and_then(|d| d.as_str()))
-            })
-            .unwrap_or("")
-            .to_string();
-        return Outcome::Queued {
-            queue,
-            reason: probe::wire::sanitize(reason.as_bytes(), 300),
-        };
+/// One line of `postqueue -j` (one JSON object per message, Postfix ≥ 3.1):
+/// the entry's queue and first deferral reason when it is `qid`.
+pub fn postqueue_entry(line: &[u8], qid: &str) -> Option<Outcome> {
+    let v = serde_json::from_slice::<serde_json::Value>(line).ok()?;
+    if v.get("queue_id").and_then(|x| x.as_str()) != Some(qid) {
+        return None;
     }
-    Outcome::Absent
+    let queue = v
+        .get("queue_name")
+        .and_then(|x| x.as_str())
+        .unwrap_or("?")
+        .to_string();
+    let reason = v
+        .get("recipients")
+        .and_then(|r| r.as_array())
+        .and_then(|r| {
+            r.iter()
+                .find_map(|x| x.get("delay_reason").and_then(|d| d.as_str()))
+        })
+        .unwrap_or("");
+    Some(Outcome::Queued {
+        queue,
+        reason: probe::wire::sanitize(reason.as_bytes(), 300),
+    })
 }
 
 #[cfg(test)]
@@ -243,14 +248,19 @@ mod tests {
         let j = br#"{"queue_name":"active","queue_id":"AAA1","recipients":[{"address":"a@x"}]}
 {"queue_name":"deferred","queue_id":"3F2A1","recipients":[{"address":"ims1@example.test","delay_reason":"connect to 127.0.2.1[127.0.2.1]:24: Connection refused"}]}
 "#;
+        let find = |out: &[u8], qid: &str| {
+            out.split(|b| *b == b'\n')
+                .find_map(|l| postqueue_entry(l, qid))
+                .unwrap_or(Outcome::Absent)
+        };
         assert_eq!(
-            find_in_postqueue_json(j, "3F2A1"),
+            find(j, "3F2A1"),
             Outcome::Queued {
                 queue: "deferred".into(),
                 reason: "connect to 127.0.2.1[127.0.2.1]:24: Connection refused".into()
             }
         );
-        assert_eq!(find_in_postqueue_json(j, "NOPE"), Outcome::Absent);
-        assert_eq!(find_in_postqueue_json(b"garbage\n", "X"), Outcome::Absent);
+        assert_eq!(find(j, "NOPE"), Outcome::Absent);
+        assert_eq!(find(b"garbage\n", "X"), Outcome::Absent);
     }
 }

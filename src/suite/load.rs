@@ -153,6 +153,25 @@ pub fn load(path: &Path) -> Result<(LoadedSuite, Vec<Diagnostic>), Vec<Diagnosti
     ))
 }
 
+/// `load_all` for a command: warnings and errors go to stderr; errors give
+/// the configuration exit code.
+pub fn load_for_cli(paths: &[PathBuf]) -> Result<Vec<LoadedSuite>, i32> {
+    match load_all(paths) {
+        Ok((suites, warnings)) => {
+            for w in &warnings {
+                eprintln!("{w}");
+            }
+            Ok(suites)
+        }
+        Err(errs) => {
+            for e in &errs {
+                eprintln!("{e}");
+            }
+            Err(crate::exit::CONFIG)
+        }
+    }
+}
+
 /// Load several suites; all errors of all files, or the suites plus warnings.
 pub fn load_all(paths: &[PathBuf]) -> Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut ok = Vec::new();
