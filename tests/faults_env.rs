@@ -71,23 +71,6 @@ fn assert_reports_whole(dir: &Path, cases: usize) -> RunSummary {
     last_run(dir)
 }
 
-/// True while some process holds the run lock of `reports`.
-fn locked(reports: &Path) -> bool {
-    let Ok(f) = std::fs::File::options()
-        .write(true)
-        .open(reports.join(".healthmon.lock"))
-    else {
-        return false;
-    };
-    match f.try_lock() {
-        Ok(()) => {
-            let _ = f.unlock();
-            false
-        }
-        Err(_) => true,
-    }
-}
-
 fn no_panic(o: &Output) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -261,7 +244,7 @@ fn kill_9_mid_run_loses_nothing_and_the_next_run_reaps_its_probes() {
         std::os::unix::process::ExitStatusExt::signal(&st),
         Some(libc::SIGKILL)
     );
-    assert!(!locked(rep), "the killed run's lock is still held");
+    assert!(!run_locked(rep), "the killed run's lock is still held");
     // Every report is whole; systest.log kept its old content.
     assert_reports_whole(rep, 3);
     let log_b = std::fs::read(rep.join("systest.log")).unwrap();

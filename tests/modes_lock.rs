@@ -21,23 +21,6 @@ fn run_cmd(suite: &std::path::Path, reports: &std::path::Path) -> Command {
     c
 }
 
-/// True while some process holds the flock (probed without taking it for long).
-fn locked(reports: &std::path::Path) -> bool {
-    let Ok(f) = std::fs::File::options()
-        .write(true)
-        .open(reports.join(".healthmon.lock"))
-    else {
-        return false;
-    };
-    match f.try_lock() {
-        Ok(()) => {
-            let _ = f.unlock();
-            false
-        }
-        Err(_) => true,
-    }
-}
-
 /// Wait until the run holds the lock. The file appears just before the
 /// flock; probing only after a pause keeps the probe from stealing it.
 fn held(reports: &std::path::Path, who: &str) {
@@ -46,7 +29,7 @@ fn held(reports: &std::path::Path, who: &str) {
     })
     .unwrap_or_else(|| panic!("run {who} never created the lock file"));
     std::thread::sleep(Duration::from_millis(300));
-    assert!(locked(reports), "run {who} does not hold the lock");
+    assert!(run_locked(reports), "run {who} does not hold the lock");
 }
 
 #[test]
@@ -78,7 +61,7 @@ fn overlapping_runs_exactly_one_runs() {
     c.signal(libc::SIGKILL);
     c.wait_timeout(Duration::from_secs(10))
         .expect("run C not dead");
-    assert!(!locked(&reports));
+    assert!(!run_locked(&reports));
     let e = run_cmd(&suite, &reports).output().unwrap();
     assert!(
         matches!(e.status.code(), Some(0..=2)),

@@ -78,3 +78,21 @@ pub fn mailsite(args: &[&str]) -> String {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_healthmon"))
 }
+
+/// True while some process holds the run lock of `reports` (probed without
+/// taking it for long).
+pub fn run_locked(reports: &std::path::Path) -> bool {
+    let Ok(f) = File::options()
+        .write(true)
+        .open(reports.join(".healthmon.lock"))
+    else {
+        return false;
+    };
+    match f.try_lock() {
+        Ok(()) => {
+            let _ = f.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
