@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::DailyReport;
-use super::render_text::{dev, dur, hm, ms, num, pct};
+use super::render_text::{dev, dur, hm, ms, num, path_cells, pct};
 use super::stats::Series;
 
 const W: f64 = 1000.0;
@@ -209,24 +209,7 @@ pub fn render(r: &DailyReport) -> String {
             "Base avail",
             "Dev",
         ],
-        r.paths
-            .iter()
-            .map(|p| {
-                vec![
-                    p.path.clone(),
-                    p.runs.to_string(),
-                    p.failures.to_string(),
-                    pct(Some(p.availability)),
-                    ms(p.min_ms),
-                    ms(p.p50_ms),
-                    ms(p.p95_ms),
-                    ms(p.max_ms),
-                    ms(p.base_p50_ms),
-                    pct(p.base_availability),
-                    dev(&p.deviations),
-                ]
-            })
-            .collect(),
+        r.paths.iter().map(path_cells).collect(),
     ));
     s.push_str(&table(
         "Hour by hour against the baseline",

@@ -4,6 +4,23 @@
 use super::DailyReport;
 use super::table::Table;
 
+/// The cells of one path row, shared by the text and HTML tables.
+pub fn path_cells(p: &super::PathRow) -> Vec<String> {
+    vec![
+        p.path.clone(),
+        p.runs.to_string(),
+        p.failures.to_string(),
+        pct(Some(p.availability)),
+        ms(p.min_ms),
+        ms(p.p50_ms),
+        ms(p.p95_ms),
+        ms(p.max_ms),
+        ms(p.base_p50_ms),
+        pct(p.base_availability),
+        dev(&p.deviations),
+    ]
+}
+
 pub fn ms(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{x:.0}"))
 }
@@ -64,19 +81,7 @@ pub fn render(r: &DailyReport) -> String {
         ],
     );
     for p in &r.paths {
-        t.row(vec![
-            p.path.clone(),
-            p.runs.to_string(),
-            p.failures.to_string(),
-            pct(Some(p.availability)),
-            ms(p.min_ms),
-            ms(p.p50_ms),
-            ms(p.p95_ms),
-            ms(p.max_ms),
-            ms(p.base_p50_ms),
-            pct(p.base_availability),
-            dev(&p.deviations),
-        ]);
+        t.row(path_cells(p));
     }
     out.push('\n');
     out.push_str(&t.render());
