@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{Ldap, Scope, SearchEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::result::{ErrorKind, Observation, ProbeError, Status};
 use crate::secret::SecretRef;
 use crate::suite::duration::Dur;
-use crate::suite::model::{Proto, TlsMode};
+use crate::suite::model::Proto;
 use crate::suite::resolve::Endpoint;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -55,70 +55,9 @@ struct Session {
     step: Duration,
 }
 
-fn perr(ep: &Endpoint, phase: &str, kind: ErrorKind, msg: impl Into<String>) -> ProbeError {
-    ProbeError {
-        phase: phase.into(),
-        kind,
-        message: crate::probe::wire::sanitize(msg.into().as_bytes(), 300),
-        host: Some(ep.host.clone()),
-        protocol: Some("ldap".into()),
-    }
-}
-
-fn classify(e: &ldap3::LdapError) -> ErrorKind {
-    if let ldap3::LdapError::Io { source } = e {
-        return match source.kind() {
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset => {
-                ErrorKind::Refused
-            }
-            std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
-            _ => ErrorKind::Protocol,
-        };
-    }
-    match e {
-        ldap3::LdapError::Timeout { .. } => ErrorKind::Timeout,
-        ldap3::LdapError::Rustls { .. } => ErrorKind::Tls,
-        _ => {
-            let s = e.to_string().to_ascii_lowercase();
-            if s.contains("refused") {
-                ErrorKind::Refused
-            } else if s.contains("timed out") || s.contains("timeout") {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Protocol
-            }
-        }
-    }
-}
-
 impl Session {
     async fn open(ep: Endpoint, step: Duration) -> Result<Self, ProbeError> {
-        let scheme = if ep.tls == TlsMode::Implicit {
-            "ldaps"
-        } else {
-            "ldap"
-        };
-        let url = format!("{scheme}://{}", ep.addr());
-        let mut settings = LdapConnSettings::new().set_conn_timeout(step);
-        if ep.tls != TlsMode::None {
-            let cfg = crate::probe::tls::client_config(&ep.tls_options)
-                .map_err(|e| perr(&ep, "connect", ErrorKind::Tls, e))?;
-            settings = settings
-                .set_config(cfg)
-                .set_starttls(ep.tls == TlsMode::Starttls);
-        }
-        let (conn, ldap) = tokio::time::timeout(step, LdapConnAsync::with_settings(settings, &url))
-            .await
-            .map_err(|_| {
-                perr(
-                    &ep,
-                    "connect",
-                    ErrorKind::Timeout,
-                    format!("{url}: no answer within {step:?}"),
-                )
-            })?
-            .map_err(|e| perr(&ep, "connect", classify(&e), format!("{url}: {e}")))?;
-        ldap3::drive!(conn);
+        let ldap = crate::probe::ldap::connect(&ep, step).await?;
         Ok(Session { ldap, ep, step })
     }
 
@@ -128,17 +67,26 @@ impl Session {
             self.ldap.with_timeout(self.step).simple_bind(dn, pw),
         )
         .await
-        .map_err(|_| perr(&self.ep, "bind", ErrorKind::Timeout, "no bind reply"))?
-        .map_err(|e| perr(&self.ep, "bind", classify(&e), e.to_string()))?;
+        .map_err(|_| {
+            crate::probe::ldap::err(&self.ep, "bind", ErrorKind::Timeout, "no bind reply")
+        })?
+        .map_err(|e| {
+            crate::probe::ldap::err(
+                &self.ep,
+                "bind",
+                crate::probe::ldap::classify(&e),
+                e.to_string(),
+            )
+        })?;
         match r.rc {
             0 => Ok(()),
-            49 => Err(perr(
+            49 => Err(crate::probe::ldap::err(
                 &self.ep,
                 "bind",
                 ErrorKind::Auth,
                 format!("bind as {dn}: invalid credentials"),
             )),
-            rc => Err(perr(
+            rc => Err(crate::probe::ldap::err(
                 &self.ep,
                 "bind",
                 ErrorKind::PermReject,
@@ -163,21 +111,28 @@ impl Session {
         )
         .await
         .map_err(|_| {
-            perr(
+            crate::probe::ldap::err(
                 &self.ep,
                 "search",
                 ErrorKind::Timeout,
                 format!("no answer to {filter}"),
             )
         })?
-        .map_err(|e| perr(&self.ep, "search", classify(&e), e.to_string()))?;
+        .map_err(|e| {
+            crate::probe::ldap::err(
+                &self.ep,
+                "search",
+                crate::probe::ldap::classify(&e),
+                e.to_string(),
+            )
+        })?;
         // noSuchObject (32) for a wrong base is an answer, not a broken server.
         if res.1.rc == 32 {
             return Ok(vec![]);
         }
-        let (rs, _) = res
-            .success()
-            .map_err(|e| perr(&self.ep, "search", ErrorKind::PermReject, e.to_string()))?;
+        let (rs, _) = res.success().map_err(|e| {
+            crate::probe::ldap::err(&self.ep, "search", ErrorKind::PermReject, e.to_string())
+        })?;
         Ok(rs
             .into_iter()
             .take(1000)

@@ -35,7 +35,8 @@ pub struct Lookup<'a> {
     pub step_timeout: Duration,
 }
 
-fn err(ep: &Endpoint, phase: &str, kind: ErrorKind, msg: impl Into<String>) -> ProbeError {
+/// An LDAP probe error: sanitised, bounded text, host and protocol set.
+pub fn err(ep: &Endpoint, phase: &str, kind: ErrorKind, msg: impl Into<String>) -> ProbeError {
     ProbeError {
         phase: phase.to_string(),
         kind,
@@ -45,7 +46,22 @@ fn err(ep: &Endpoint, phase: &str, kind: ErrorKind, msg: impl Into<String>) -> P
     }
 }
 
-fn classify(e: &ldap3::LdapError) -> ErrorKind {
+/// The kind of an ldap3 error: typed where ldap3 says it, else from its text.
+pub fn classify(e: &ldap3::LdapError) -> ErrorKind {
+    match e {
+        // Other I/O errors (a failed TLS handshake among them) fall through
+        // to the text below.
+        ldap3::LdapError::Io { source } => match source.kind() {
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset => {
+                return ErrorKind::Refused;
+            }
+            std::io::ErrorKind::TimedOut => return ErrorKind::Timeout,
+            _ => {}
+        },
+        ldap3::LdapError::Timeout { .. } => return ErrorKind::Timeout,
+        ldap3::LdapError::Rustls { .. } => return ErrorKind::Tls,
+        _ => {}
+    }
     let s = e.to_string().to_ascii_lowercase();
     if s.contains("refused") {
         ErrorKind::Refused
@@ -133,54 +149,75 @@ async fn search(
     })?
 }
 
-async fn lookup_inner(
-    q: &Lookup<'_>,
-    obs: &mut Observation,
-    phase: &Mutex<&'static str>,
-) -> Result<Vec<Entry>, ProbeError> {
-    let ep = q.ep;
+/// Open an LDAP session (LDAPS, STARTTLS or plain per the endpoint) within
+/// `step`, its connection driven on the runtime. Shared with the ldap host check.
+pub async fn connect(ep: &Endpoint, step: Duration) -> Result<Ldap, ProbeError> {
     let scheme = if ep.tls == TlsMode::Implicit {
         "ldaps"
     } else {
         "ldap"
     };
     let url = format!("{scheme}://{}", ep.addr());
-    let mut settings = LdapConnSettings::new().set_conn_timeout(q.step_timeout);
+    let mut settings = LdapConnSettings::new().set_conn_timeout(step);
     if ep.tls != TlsMode::None {
         let cfg = crate::probe::tls::client_config(&ep.tls_options)
             .map_err(|e| err(ep, "connect", ErrorKind::Tls, e))?;
         settings = settings
             .set_config(cfg)
             .set_starttls(ep.tls == TlsMode::Starttls);
+    }
+    let (conn, ldap) = tokio::time::timeout(step, LdapConnAsync::with_settings(settings, &url))
+        .await
+        .map_err(|_| {
+            err(
+                ep,
+                "connect",
+                ErrorKind::Timeout,
+                format!("{url}: no connection within {step:?}"),
+            )
+        })?
+        .map_err(|e| err(ep, "connect", classify(&e), format!("{url}: {e}")))?;
+    ldap3::drive!(conn);
+    Ok(ldap)
+}
+
+async fn lookup_inner(
+    q: &Lookup<'_>,
+    obs: &mut Observation,
+    phase: &Mutex<&'static str>,
+) -> Result<Vec<Entry>, ProbeError> {
+    let ep = q.ep;
+    if ep.tls != TlsMode::None {
         if let Some(n) = &ep.tls_options.server_name {
             // ldap3 verifies against the URL host; a configured name must be the URL host.
             obs.fact("ldap_server_name", n.clone());
         }
     }
     let t = Instant::now();
-    let (conn, mut ldap) =
-        tokio::time::timeout(q.step_timeout, LdapConnAsync::with_settings(settings, &url))
-            .await
-            .map_err(|_| {
-                err(
-                    ep,
-                    "connect",
-                    ErrorKind::Timeout,
-                    format!("{url}: no connection within {:?}", q.step_timeout),
-                )
-            })?
-            .map_err(|e| err(ep, "connect", classify(&e), format!("{url}: {e}")))?;
-    ldap3::drive!(conn);
+    let mut ldap = connect(ep, q.step_timeout).await?;
     obs.phase("connect", ms(t));
 
     let t = Instant::now();
     *phase.lock().unwrap() = "bind";
     if let Some((dn, pw)) = q.bind {
-        let r = ldap
-            .with_timeout(q.step_timeout)
-            .simple_bind(dn, pw.expose())
-            .await
-            .map_err(|e| err(ep, "bind", classify(&e), e.to_string()))?;
+        // Our own deadline as well: ldap3's per-operation timeout only starts
+        // counting once its connection task hands the operation on, which a
+        // server pumping a huge PDU can delay.
+        let r = tokio::time::timeout(
+            q.step_timeout,
+            ldap.with_timeout(q.step_timeout)
+                .simple_bind(dn, pw.expose()),
+        )
+        .await
+        .map_err(|_| {
+            err(
+                ep,
+                "bind",
+                ErrorKind::Timeout,
+                "no bind reply within the step timeout",
+            )
+        })?
+        .map_err(|e| err(ep, "bind", classify(&e), e.to_string()))?;
         if r.rc != 0 {
             let kind = if r.rc == 49 {
                 ErrorKind::Auth
