@@ -110,6 +110,10 @@ struct Outcome {
 
 impl Outcome {
     fn expect(&self, phase: &str, kinds: &[ErrorKind]) -> &ProbeError {
+        self.expect_within(phase, kinds, BOUND)
+    }
+
+    fn expect_within(&self, phase: &str, kinds: &[ErrorKind], bound: Duration) -> &ProbeError {
         let e = match &self.res {
             Err(e) => e,
             Ok(v) => panic!(
@@ -121,7 +125,7 @@ impl Outcome {
         assert!(kinds.contains(&e.kind), "{e}: kind not in {kinds:?}");
         assert_eq!(e.host.as_deref(), Some("fake"));
         assert_eq!(e.protocol.as_deref(), Some("ldap"));
-        assert!(self.took < BOUND, "took {:?}: {e}", self.took);
+        assert!(self.took < bound, "took {:?}: {e}", self.took);
         let texts = std::iter::once(&e.message).chain(self.obs.facts.values());
         for t in texts {
             assert!(!t.contains("]]>"), "unsanitised: {t:?}");
@@ -283,7 +287,10 @@ async fn huge_announced_pdu_ends_in_time() {
     })
     .await;
     let o = run(&ep(&f, TlsMode::None), true).await;
-    o.expect("bind", &[ErrorKind::Timeout, ErrorKind::Protocol]);
+    // The fake pumps 100 MB on the test's own two workers, so wake-ups lag
+    // under load (seen: 2.8–3.5 s with an 0.8 s step); the point is that the
+    // probe ends at all — without its deadline it would read the whole 100 MB.
+    o.expect_within("bind", &[ErrorKind::Timeout, ErrorKind::Protocol], 6 * STEP);
 }
 
 /// Bind OK, then `entry_flood` answers the search (never a SearchResultDone).
