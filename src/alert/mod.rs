@@ -9,12 +9,12 @@
 //! case has one, else the case id: one alert per root cause, not per path.
 
 pub mod channel;
-pub mod config;
+/// The alerting section of a suite (types and rules live in the suite layer).
+pub use crate::suite::alerting as config;
 pub mod notice;
 pub mod route;
 pub mod spool;
 pub mod state;
-pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -30,7 +30,7 @@ use self::state::{Action, Seen, StateFile, StateLock};
 use crate::result::{CaseResult, RunSummary, Status};
 use crate::suite::model::SuiteSpec;
 
-pub use self::validate::validate;
+pub use crate::suite::alerting::validate::validate;
 
 /// What one `process` call did; printed by the runner, never panics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

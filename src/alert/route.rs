@@ -67,7 +67,7 @@ impl<'a> Router<'a> {
         if self.failed.contains(name) {
             return Err(format!("{name}: failed earlier in this run"));
         }
-        match ch.send(n).await {
+        match super::channel::send(ch, n).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.failed.insert(name.to_string());

@@ -1,6 +1,7 @@
 //! The suite language: model (serde types), loading with positions,
 //! validation (every problem, with file:line:col), expansion into cases.
 
+pub mod alerting;
 pub mod diag;
 pub mod duration;
 pub mod expand;

@@ -36,7 +36,7 @@ pub struct SuiteSpec {
     #[serde(default)]
     pub security: Vec<SecuritySpec>,
     #[serde(default)]
-    pub alerting: Option<crate::alert::config::AlertingSpec>,
+    pub alerting: Option<super::alerting::AlertingSpec>,
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
 }
@@ -50,7 +50,7 @@ pub struct SharedSpec {
     #[serde(default)]
     pub defaults: Option<Defaults>,
     #[serde(default)]
-    pub alerting: Option<crate::alert::config::AlertingSpec>,
+    pub alerting: Option<super::alerting::AlertingSpec>,
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
 }

@@ -11,7 +11,7 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::channel::ChannelSpec;
+use super::ChannelSpec;
 use crate::suite::Severity;
 use crate::suite::model::SuiteSpec;
 
@@ -176,7 +176,7 @@ pub fn validate(suite: &SuiteSpec) -> Vec<Finding> {
     out
 }
 
-fn unknown_channel(c: &str, a: &super::config::AlertingSpec) -> String {
+fn unknown_channel(c: &str, a: &super::AlertingSpec) -> String {
     let names: Vec<&str> = a.channels.keys().map(String::as_str).collect();
     format!(
         "unknown channel {c} (declared: {})",

@@ -1,4 +1,6 @@
-//! Alerting configuration as declared in etc/alarms.yaml (shared by suites).
+//! Alerting configuration as declared in etc/alarms.yaml (shared by suites):
+//! what the user writes and its static rules. Delivery lives in
+//! `alert::channel`, one file per channel beside the spec file here.
 //!
 //! Channels are named once (`channels:`), routes pick them by name, so a
 //! pager script or a relay is declared once and reused by several routes.
@@ -9,8 +11,105 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::channel::ChannelSpec;
+use crate::secret::SecretRef;
+use crate::suite::Severity;
 use crate::suite::duration::Dur;
+
+pub mod validate;
+
+/// A network place a channel talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Key path inside the channel spec, for diagnostics (`url`, `urls[1]`, `host`).
+    pub key: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// One spec file per channel kind (its YAML keys, `files` to anchor,
+/// `targets` it talks to, `check` for static problems, `REFRESH`), plus one
+/// line here; `alert::channel` has the matching delivery file.
+macro_rules! channels {
+    ($($m:ident => $V:ident),* $(,)?) => {
+        $(pub mod $m;)*
+
+        /// `<name>: {<kind>: {...}}` in `alerting.channels`.
+        #[derive(Debug, Clone, Deserialize, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ChannelSpec {
+            $($V($m::Spec),)*
+        }
+
+        impl ChannelSpec {
+            pub fn kind(&self) -> &'static str {
+                match self { $(Self::$V(_) => stringify!($m),)* }
+            }
+            pub fn files(&mut self) -> Vec<&mut std::path::PathBuf> {
+                match self { $(Self::$V(s) => $m::files(s),)* }
+            }
+            pub fn targets(&self) -> Vec<Target> {
+                match self { $(Self::$V(s) => $m::targets(s),)* }
+            }
+            pub fn check(&self) -> Vec<(Severity, String)> {
+                match self { $(Self::$V(s) => $m::check(s),)* }
+            }
+            /// Channels whose receiver forgets a firing alert unless it is
+            /// re-sent every run (Alertmanager's resolve_timeout).
+            pub fn wants_refresh(&self) -> bool {
+                match self { $(Self::$V(_) => $m::REFRESH,)* }
+            }
+        }
+    };
+}
+
+channels! {
+    log => Log,
+    webhook => Webhook,
+    alertmanager => Alertmanager,
+    command => Command,
+    smtp_relay => SmtpRelay,
+}
+
+/// Host and port of an http(s) URL, for `targets`.
+pub(crate) fn url_target(key: &str, url: &str) -> Option<Target> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some(Target {
+        key: key.to_string(),
+        host: u.host_str()?.trim_matches(['[', ']']).to_string(),
+        port: u.port_or_known_default()?,
+    })
+}
+
+/// Static check of one secret reference: unset variable, missing or too open file.
+pub(crate) fn check_secret(key: &str, r: &SecretRef) -> Option<(Severity, String)> {
+    let msg = match r {
+        SecretRef::Env(v) if std::env::var_os(v).is_none() => {
+            format!("{key}: environment variable {v} is not set")
+        }
+        SecretRef::File(p) if !p.exists() => format!("{key}: {} does not exist", p.display()),
+        SecretRef::File(p) if crate::secret::too_open(p) => {
+            format!("{key}: {} is readable by group or others", p.display())
+        }
+        _ => return None,
+    };
+    Some((Severity::Warning, msg))
+}
+
+/// Static check for header secret references.
+pub(crate) fn check_headers(
+    env: &BTreeMap<String, String>,
+    file: &BTreeMap<String, std::path::PathBuf>,
+) -> Vec<(Severity, String)> {
+    let env = env
+        .iter()
+        .map(|(k, v)| (format!("headers_env.{k}"), SecretRef::Env(v.clone())));
+    let file = file
+        .iter()
+        .map(|(k, p)| (format!("headers_file.{k}"), SecretRef::File(p.clone())));
+    env.chain(file)
+        .filter_map(|(k, r)| check_secret(&k, &r))
+        .collect()
+}
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -165,7 +264,7 @@ mod tests {
             ]
         );
         match &a.channels["b"] {
-            super::super::channel::ChannelSpec::Command(c) => {
+            ChannelSpec::Command(c) => {
                 assert_eq!(c.program.to_str(), Some("logger"))
             }
             _ => unreachable!(),
