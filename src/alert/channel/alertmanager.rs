@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+
+
 use crate::alert::notice::{Notice, NoticeState};
 use crate::suite::alerting::alertmanager::Spec;
 

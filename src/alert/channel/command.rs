@@ -4,7 +4,9 @@
 
 use std::process::Stdio;
 use std::time::Duration;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use crate::alert::notice::Notice;
 use crate::suite::duration::Dur;
 use crate::suite::alerting::command::Spec;

@@ -5,15 +5,16 @@
 //! reference. A report notice sends its text or HTML body.
 
 use std::time::Duration;
+
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
 use crate::alert::notice::Notice;
 use crate::suite::model::TlsMode;
 use crate::suite::alerting::smtp_relay::Spec;
-
 
 fn message(spec: &Spec, n: &Notice) -> Result<Message, String> {
     let mut b = Message::builder()

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+
+
 use crate::alert::notice::Notice;
 use crate::suite::alerting::webhook::{Method, Spec};
 
