@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::check::CheckSpec;
+use crate::suite::checks::CheckSpec;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};
 
 #[derive(Debug, Clone, Serialize)]
