@@ -158,7 +158,7 @@ fn from_config(inp: &mut Inputs, cfg: &Config) {
         if let Some(iv) = policy.reminder_interval {
             inp.reminder.insert(name.clone(), iv);
         }
-        for c in crate::suite::expand::expand(&s.spec, 0) {
+        for c in crate::case::expand::expand(&s.spec, 0) {
             if let CaseKind::Host(h) = &c.kind {
                 for (metric, lim) in check_limits(&h.check) {
                     inp.limits.insert((name.clone(), c.id.clone(), metric), lim);

@@ -1,10 +1,10 @@
 //! The suite language: model (serde types), loading with positions,
-//! validation (every problem, with file:line:col), expansion into cases.
+//! validation (every problem, with file:line:col). Expansion into cases is
+//! `case::expand`.
 
 pub mod checks;
 pub mod diag;
 pub mod duration;
-pub mod expand;
 pub mod limit;
 pub mod load;
 pub mod model;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod expand;
+
 use crate::suite::checks::CheckSpec;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};
 
