@@ -9,12 +9,10 @@
 //! case has one, else the case id: one alert per root cause, not per path.
 
 pub mod channel;
-pub mod config;
 pub mod notice;
 pub mod route;
 pub mod spool;
 pub mod state;
-pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -23,14 +21,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use self::config::AlertingSpec;
 use self::notice::{BODY_VERSION, Notice, NoticeCase, NoticeState};
 use self::route::Router;
 use self::state::{Action, Seen, StateFile, StateLock};
 use crate::result::{CaseResult, RunSummary, Status};
+use crate::suite::alerting::AlertingSpec;
 use crate::suite::model::SuiteSpec;
 
-pub use self::validate::validate;
+pub use crate::suite::alert_rules::validate;
 
 /// What one `process` call did; printed by the runner, never panics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

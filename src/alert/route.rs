@@ -10,9 +10,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::AlertReport;
-use super::config::{AlertingSpec, RouteSpec};
 use super::notice::Notice;
 use super::spool::{self, SpoolItem};
+use crate::suite::alerting::{AlertingSpec, RouteSpec};
 use crate::suite::model::SuiteSpec;
 
 pub struct Router<'a> {
@@ -67,7 +67,7 @@ impl<'a> Router<'a> {
         if self.failed.contains(name) {
             return Err(format!("{name}: failed earlier in this run"));
         }
-        match ch.send(n).await {
+        match super::channel::send(ch, n).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.failed.insert(name.to_string());

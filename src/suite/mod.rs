@@ -2,6 +2,8 @@
 //! validation (every problem, with file:line:col). Expansion into cases is
 //! `case::expand`.
 
+pub mod alert_rules;
+pub mod alerting;
 pub mod checks;
 pub mod diag;
 pub mod duration;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::alerting::AlertingSpec;
 use super::checks::CheckSpec;
 use super::duration::Dur;
 pub use super::limit::{Limit, NumLimit};
@@ -38,7 +39,7 @@ pub struct SuiteSpec {
     #[serde(default)]
     pub security: Vec<SecuritySpec>,
     #[serde(default)]
-    pub alerting: Option<crate::alert::config::AlertingSpec>,
+    pub alerting: Option<AlertingSpec>,
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
 }
@@ -52,7 +53,7 @@ pub struct SharedSpec {
     #[serde(default)]
     pub defaults: Option<Defaults>,
     #[serde(default)]
-    pub alerting: Option<crate::alert::config::AlertingSpec>,
+    pub alerting: Option<AlertingSpec>,
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
 }

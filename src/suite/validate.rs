@@ -46,8 +46,8 @@ pub fn validate(s: &SuiteSpec, src: &SourceMap) -> Vec<Diagnostic> {
     for (i, sec) in s.security.iter().enumerate() {
         c.security(&join_index("security", i), sec);
     }
-    // Alert routes and channels (alert::validate knows their rules).
-    for (path, sev, msg) in crate::alert::validate::validate(s) {
+    // Alert routes and channels (alert_rules knows their rules).
+    for (path, sev, msg) in super::alert_rules::validate(s) {
         c.out.push(src.diag(sev, &path, msg, None));
     }
     c.out

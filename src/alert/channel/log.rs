@@ -1,17 +1,11 @@
 //! log: one tracing line per notice. Always on (the router logs every notice
 //! whether or not a route names it); declaring it lets a route log only.
 
-use serde::{Deserialize, Serialize};
 
-use super::Target;
+pub use crate::suite::alerting::log::Spec;
 use crate::alert::notice::Notice;
-use crate::suite::Severity;
 
-pub const REFRESH: bool = false;
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Spec {}
 
 pub async fn send(_spec: &Spec, n: &Notice) -> Result<(), String> {
     emit(n);
@@ -39,15 +33,3 @@ pub fn emit(n: &Notice) {
     }
 }
 
-/// Files this channel reads (anchored to the file that declares them).
-pub fn files(_spec: &mut Spec) -> Vec<&mut std::path::PathBuf> {
-    vec![]
-}
-
-pub fn targets(_spec: &Spec) -> Vec<Target> {
-    vec![]
-}
-
-pub fn check(_spec: &Spec) -> Vec<(Severity, String)> {
-    vec![]
-}

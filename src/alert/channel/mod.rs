@@ -1,59 +1,25 @@
-//! Delivery channels. A channel is one file exposing `Spec` (its YAML keys),
-//! `send`, `targets` (network places it talks to, for the site-dependency
-//! check), `files` (paths to anchor) and `check` (static config problems), plus one line in `channels!`.
-
-use serde::{Deserialize, Serialize};
+//! Delivery channels: each file here delivers a notice (`send`) for the
+//! channel whose YAML keys, files, targets and static checks live in
+//! `suite::alerting::<channel>`. A new channel: one file + one line in
+//! `senders!` here, one file + one line in `suite::alerting`'s `channels!`.
 
 use super::notice::Notice;
-use crate::suite::Severity;
+pub use crate::suite::alerting::{ChannelSpec, Target};
 
-/// A network place a channel talks to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Key path inside the channel spec, for diagnostics (`url`, `urls[1]`, `host`).
-    pub key: String,
-    pub host: String,
-    pub port: u16,
-}
-
-macro_rules! channels {
+/// The registry of deliveries: one line per channel, `module => Variant`
+/// (the variant of `suite::alerting::ChannelSpec` whose spec `module::send` delivers).
+macro_rules! senders {
     ($($m:ident => $V:ident),* $(,)?) => {
         $(pub mod $m;)*
 
-        /// `<name>: {<kind>: {...}}` in `alerting.channels`.
-        #[derive(Debug, Clone, Deserialize, Serialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum ChannelSpec {
-            $($V($m::Spec),)*
-        }
-
-        impl ChannelSpec {
-            pub fn kind(&self) -> &'static str {
-                match self { $(Self::$V(_) => stringify!($m),)* }
-            }
-            /// Deliver one notice; Err is a one-line, secret-free reason.
-            pub async fn send(&self, n: &Notice) -> Result<(), String> {
-                match self { $(Self::$V(s) => $m::send(s, n).await,)* }
-            }
-            pub fn files(&mut self) -> Vec<&mut std::path::PathBuf> {
-                match self { $(Self::$V(s) => $m::files(s),)* }
-            }
-            pub fn targets(&self) -> Vec<Target> {
-                match self { $(Self::$V(s) => $m::targets(s),)* }
-            }
-            pub fn check(&self) -> Vec<(Severity, String)> {
-                match self { $(Self::$V(s) => $m::check(s),)* }
-            }
-            /// Channels whose receiver forgets a firing alert unless it is
-            /// re-sent every run (Alertmanager's resolve_timeout).
-            pub fn wants_refresh(&self) -> bool {
-                match self { $(Self::$V(_) => $m::REFRESH,)* }
-            }
+        /// Deliver one notice; Err is a one-line, secret-free reason.
+        pub async fn send(spec: &ChannelSpec, n: &Notice) -> Result<(), String> {
+            match spec { $(ChannelSpec::$V(s) => $m::send(s, n).await,)* }
         }
     };
 }
 
-channels! {
+senders! {
     log => Log,
     webhook => Webhook,
     alertmanager => Alertmanager,
@@ -64,16 +30,6 @@ channels! {
 /// Install the ring provider once; tolerant of an earlier install (main does it too).
 pub(crate) fn ensure_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// Host and port of an http(s) URL, for `targets`.
-pub(crate) fn url_target(key: &str, url: &str) -> Option<Target> {
-    let u = reqwest::Url::parse(url).ok()?;
-    Some(Target {
-        key: key.to_string(),
-        host: u.host_str()?.trim_matches(['[', ']']).to_string(),
-        port: u.port_or_known_default()?,
-    })
 }
 
 /// Resolve `headers_env` / `headers_file` into a header map (values never logged).
@@ -99,39 +55,6 @@ pub(crate) fn secret_headers(
         h.insert(n, v);
     }
     Ok(h)
-}
-
-/// Static check of one secret reference: unset variable, missing or too open file.
-pub(crate) fn check_secret(key: &str, r: &crate::secret::SecretRef) -> Option<(Severity, String)> {
-    use crate::secret::SecretRef;
-    let msg = match r {
-        SecretRef::Env(v) if std::env::var_os(v).is_none() => {
-            format!("{key}: environment variable {v} is not set")
-        }
-        SecretRef::File(p) if !p.exists() => format!("{key}: {} does not exist", p.display()),
-        SecretRef::File(p) if crate::secret::too_open(p) => {
-            format!("{key}: {} is readable by group or others", p.display())
-        }
-        _ => return None,
-    };
-    Some((Severity::Warning, msg))
-}
-
-/// Static check for header secret references.
-pub(crate) fn check_headers(
-    env: &std::collections::BTreeMap<String, String>,
-    file: &std::collections::BTreeMap<String, std::path::PathBuf>,
-) -> Vec<(Severity, String)> {
-    use crate::secret::SecretRef;
-    let env = env
-        .iter()
-        .map(|(k, v)| (format!("headers_env.{k}"), SecretRef::Env(v.clone())));
-    let file = file
-        .iter()
-        .map(|(k, p)| (format!("headers_file.{k}"), SecretRef::File(p.clone())));
-    env.chain(file)
-        .filter_map(|(k, r)| check_secret(&k, &r))
-        .collect()
 }
 
 /// HTTP client for webhook and Alertmanager: rustls (ring), optional extra CA.

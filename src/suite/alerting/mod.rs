@@ -3,14 +3,60 @@
 //! Channels are named once (`channels:`), routes pick them by name, so a
 //! pager script or a relay is declared once and reused by several routes.
 //! Thresholds follow Gatus: fire after N failing runs, resolve after M passes.
+//!
+//! Each channel kind's YAML keys, the files it reads, the network places it
+//! talks to and its static checks live in one file here, registered by one
+//! line in `channels!`; how it delivers lives in `alert::channel::<kind>`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::channel::ChannelSpec;
+use crate::suite::diag::Severity;
 use crate::suite::duration::Dur;
+
+macro_rules! channels {
+    ($($m:ident => $V:ident),* $(,)?) => {
+        $(pub mod $m;)*
+
+        /// `<name>: {<kind>: {...}}` in `alerting.channels`.
+        #[derive(Debug, Clone, Deserialize, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ChannelSpec {
+            $($V($m::Spec),)*
+        }
+
+        impl ChannelSpec {
+            pub fn kind(&self) -> &'static str {
+                match self { $(Self::$V(_) => stringify!($m),)* }
+            }
+            pub fn files(&mut self) -> Vec<&mut std::path::PathBuf> {
+                match self { $(Self::$V(s) => $m::files(s),)* }
+            }
+            pub fn targets(&self) -> Vec<Target> {
+                match self { $(Self::$V(s) => $m::targets(s),)* }
+            }
+            pub fn check(&self) -> Vec<(Severity, String)> {
+                match self { $(Self::$V(s) => $m::check(s),)* }
+            }
+            /// Channels whose receiver forgets a firing alert unless it is
+            /// re-sent every run (Alertmanager's resolve_timeout).
+            pub fn wants_refresh(&self) -> bool {
+                match self { $(Self::$V(_) => $m::REFRESH,)* }
+            }
+        }
+    };
+}
+
+// The registry: one line per channel kind, `module => Variant`.
+channels! {
+    log => Log,
+    webhook => Webhook,
+    alertmanager => Alertmanager,
+    command => Command,
+    smtp_relay => SmtpRelay,
+}
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +182,58 @@ impl Default for Policy {
     }
 }
 
+/// A network place a channel talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Key path inside the channel spec, for diagnostics (`url`, `urls[1]`, `host`).
+    pub key: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Host and port of an http(s) URL, for `targets`.
+pub(crate) fn url_target(key: &str, url: &str) -> Option<Target> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some(Target {
+        key: key.to_string(),
+        host: u.host_str()?.trim_matches(['[', ']']).to_string(),
+        port: u.port_or_known_default()?,
+    })
+}
+
+/// Static check of one secret reference: unset variable, missing or too open file.
+pub(crate) fn check_secret(key: &str, r: &crate::secret::SecretRef) -> Option<(Severity, String)> {
+    use crate::secret::SecretRef;
+    let msg = match r {
+        SecretRef::Env(v) if std::env::var_os(v).is_none() => {
+            format!("{key}: environment variable {v} is not set")
+        }
+        SecretRef::File(p) if !p.exists() => format!("{key}: {} does not exist", p.display()),
+        SecretRef::File(p) if crate::secret::too_open(p) => {
+            format!("{key}: {} is readable by group or others", p.display())
+        }
+        _ => return None,
+    };
+    Some((Severity::Warning, msg))
+}
+
+/// Static check for header secret references.
+pub(crate) fn check_headers(
+    env: &std::collections::BTreeMap<String, String>,
+    file: &std::collections::BTreeMap<String, std::path::PathBuf>,
+) -> Vec<(Severity, String)> {
+    use crate::secret::SecretRef;
+    let env = env
+        .iter()
+        .map(|(k, v)| (format!("headers_env.{k}"), SecretRef::Env(v.clone())));
+    let file = file
+        .iter()
+        .map(|(k, p)| (format!("headers_file.{k}"), SecretRef::File(p.clone())));
+    env.chain(file)
+        .filter_map(|(k, r)| check_secret(&k, &r))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,7 +263,7 @@ mod tests {
             ]
         );
         match &a.channels["b"] {
-            super::super::channel::ChannelSpec::Command(c) => {
+            ChannelSpec::Command(c) => {
                 assert_eq!(c.program.to_str(), Some("logger"))
             }
             _ => unreachable!(),

@@ -11,9 +11,9 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::channel::ChannelSpec;
-use crate::suite::Severity;
-use crate::suite::model::SuiteSpec;
+use super::alerting::{AlertingSpec, ChannelSpec};
+use super::diag::Severity;
+use super::model::SuiteSpec;
 
 /// Budget for resolving one name: validate must stay quick when DNS is not.
 const RESOLVE_BUDGET: Duration = Duration::from_secs(2);
@@ -176,7 +176,7 @@ pub fn validate(suite: &SuiteSpec) -> Vec<Finding> {
     out
 }
 
-fn unknown_channel(c: &str, a: &super::config::AlertingSpec) -> String {
+fn unknown_channel(c: &str, a: &AlertingSpec) -> String {
     let names: Vec<&str> = a.channels.keys().map(String::as_str).collect();
     format!(
         "unknown channel {c} (declared: {})",
