@@ -254,4 +254,24 @@ mod tests {
         // The status page shows only the thresholds kinds' limits (as before).
         assert!(checks.iter().all(|c| !c.limits_on_status_page()));
     }
+
+    #[test]
+    fn files_to_anchor_and_hints_for_isolation() {
+        let y = "- ldap: {base: 'dc=x', password_file: pw}\n- queue: {config_dir: /etc/postfix}\n- system: {}\n";
+        let mut checks: Vec<CheckSpec> = serde_yaml::with::singleton_map_recursive::deserialize(
+            serde_yaml::Deserializer::from_str(y),
+        )
+        .unwrap();
+        let files: Vec<String> = checks
+            .iter_mut()
+            .flat_map(|c| c.local_files())
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(files, ["pw"]);
+        let hints: Vec<Hints> = checks.iter().map(|c| c.hints()).collect();
+        assert_eq!(hints[0].ldap_base.as_deref(), Some("dc=x"));
+        let dir = hints[1].queue_config_dir.as_deref();
+        assert_eq!(dir, Some(Path::new("/etc/postfix")));
+        assert_eq!(hints[2], Hints::default());
+    }
 }
