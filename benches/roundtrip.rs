@@ -209,7 +209,7 @@ fn main() {
     let (suites, _) = healthmon::suite::load_all(&[suite_path]).expect("load suites/local.yaml");
     let suite: &LoadedSuite = &suites[0];
     let spec = &suite.spec;
-    let cases = healthmon::suite::expand::expand(spec, 0);
+    let cases = healthmon::case::expand::expand(spec, 0);
     let password = healthmon::probe::roundtrip::resolve_password(spec, "ims1")
         .expect("site secrets (is the site up?)");
     let cfg =

@@ -45,7 +45,7 @@ pub fn select(suites: &[LoadedSuite], opts: &RunOptions) -> (Vec<TestCase>, Vec<
             .host
             .as_deref()
             .map(|h| crate::check::select_host(&s.spec, (!h.is_empty()).then_some(h)));
-        for c in crate::suite::expand::expand(&s.spec, i) {
+        for c in crate::case::expand::expand(&s.spec, i) {
             let keep = filter.matches(&c.id)
                 && rotation.as_ref().is_none_or(|ids| ids.contains(&c.id))
                 && host.as_ref().is_none_or(
@@ -65,7 +65,7 @@ pub fn rotation_ids(s: &SuiteSpec, minute: u32) -> BTreeSet<String> {
         return BTreeSet::new();
     };
     let slots: BTreeSet<u32> = rt.rotation.iter().map(|r| r.minute).collect();
-    let Some(slot) = crate::suite::expand::slot_for_minute(&slots, minute % 60) else {
+    let Some(slot) = crate::case::expand::slot_for_minute(&slots, minute % 60) else {
         return BTreeSet::new();
     };
     rt.rotation
@@ -80,7 +80,7 @@ pub fn rotation_ids(s: &SuiteSpec, minute: u32) -> BTreeSet<String> {
             } else {
                 r.retrieve.clone()
             };
-            crate::suite::expand::roundtrip_id(
+            crate::case::expand::roundtrip_id(
                 &r.account,
                 &r.submit,
                 r.via.unwrap_or(crate::suite::model::Proto::Smtp),

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use healthmon::suite::expand::expand;
+use healthmon::case::expand::expand;
 use healthmon::suite::model::*;
 use proptest::prelude::*;
 

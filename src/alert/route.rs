@@ -10,9 +10,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::AlertReport;
-use super::config::{AlertingSpec, RouteSpec};
 use super::notice::Notice;
 use super::spool::{self, SpoolItem};
+use crate::suite::alerting::{AlertingSpec, RouteSpec};
 use crate::suite::model::SuiteSpec;
 
 pub struct Router<'a> {

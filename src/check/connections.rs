@@ -3,24 +3,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
-
 use super::snapshot::Sock;
-use crate::suite::model::{NumLimit, Proto};
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectionsSpec {
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Count only connections to this local address (default: the host's address;
-    /// `any` counts every address).
-    #[serde(default)]
-    pub address: Option<String>,
-    /// Limits per protocol: smtp, submission, smtps, imap, imaps, pop3, pop3s, ldap, ldaps, http, https.
-    #[serde(default)]
-    pub thresholds: std::collections::BTreeMap<String, NumLimit>,
-}
+pub use crate::suite::checks::connections::ConnectionsSpec;
+use crate::suite::proto::Proto;
 
 /// Local port → protocol: the host's own endpoints first, then the
 /// well-known ports of every protocol.

@@ -4,49 +4,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ldap3::{Ldap, Scope, SearchEntry};
-use serde::{Deserialize, Serialize};
 
 use crate::result::{ErrorKind, Observation, ProbeError, Status};
 use crate::secret::SecretRef;
+use crate::suite::checks::ldap::DEFAULT_MAX_LAG;
+pub use crate::suite::checks::ldap::LdapSpec;
 use crate::suite::duration::Dur;
-use crate::suite::model::Proto;
+use crate::suite::proto::Proto;
 use crate::suite::resolve::Endpoint;
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LdapSpec {
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Search base, e.g. `dc=example,dc=test`.
-    pub base: String,
-    /// Bind DN (anonymous when omitted).
-    #[serde(default)]
-    pub bind_dn: Option<String>,
-    #[serde(default)]
-    pub password_env: Option<String>,
-    #[serde(default)]
-    pub password_file: Option<std::path::PathBuf>,
-    /// Filter with `{uid}` / `{mail}` placeholders (default `(mail={mail})`).
-    #[serde(default)]
-    pub filter: Option<String>,
-    /// Attributes every account entry must carry (default mail, mailHost).
-    #[serde(default)]
-    pub expect_attributes: Option<Vec<String>>,
-    /// Latency limits for bind + searches.
-    #[serde(default)]
-    pub warning: Option<Dur>,
-    #[serde(default)]
-    pub critical: Option<Dur>,
-    /// Other ldap hosts to compare contextCSN with; a lagging replica warns.
-    #[serde(default)]
-    pub replicas: Vec<String>,
-    /// Default 60s.
-    #[serde(default)]
-    pub max_replication_lag: Option<Dur>,
-}
-
-/// Replication lag tolerated when the suite does not say.
-const DEFAULT_MAX_LAG: Duration = Duration::from_secs(60);
 
 /// One LDAP session of the check: bounded by the step timeout everywhere.
 struct Session {

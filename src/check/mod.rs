@@ -1,67 +1,47 @@
 //! Host checks (the seed's check_queues, check_sys, check_mconn, check_procs,
 //! check_files, check_ldap): declared per host in the suite.
 //!
-//! goss's split: each kind's file says *what to assert* (its spec and judge);
-//! how to observe the machine lives in `snapshot` and is taken once per run
-//! and shared by every check. Adding a kind = one new file + one variant below.
+//! Each kind's spec, validation and limits live in `suite::checks::<kind>`;
+//! its file here observes the machine and judges the numbers. What many
+//! checks read (processes, sockets, CPU) is taken once per run in `snapshot`
+//! and shared. Adding a kind = one new file here + one line in `observers!`
+//! (and its spec file + line in `suite::checks`).
 
 use std::time::{Duration, Instant};
-
-use serde::{Deserialize, Serialize};
 
 use crate::case::HostCase;
 use crate::result::{ErrorKind, Observation, ProbeError, Status};
 use crate::suite::model::SuiteSpec;
 
-pub mod connections;
-pub mod files;
 pub mod judge;
-pub mod ldap;
-pub mod port;
-pub mod processes;
-pub mod queue;
 pub mod snapshot;
-pub mod system;
 
+pub use crate::suite::checks::CheckSpec;
 pub use snapshot::Snapshot;
 
-/// One host check, externally tagged: `- queue: {...}`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckSpec {
-    Queue(queue::QueueSpec),
-    System(system::SystemSpec),
-    Connections(connections::ConnectionsSpec),
-    Processes(processes::ProcessesSpec),
-    Files(files::FilesSpec),
-    Ldap(ldap::LdapSpec),
-    Port(port::PortSpec),
+/// The registry of observations: one line per kind, `module => Variant`
+/// (the variant of `suite::checks::CheckSpec` whose spec `module::check` observes).
+macro_rules! observers {
+    ($($m:ident => $V:ident),* $(,)?) => {
+        $(pub mod $m;)*
+
+        /// Observe and judge one host check of any kind.
+        async fn observe(spec: &CheckSpec, ctx: &Ctx<'_>) -> CheckOutcome {
+            match spec {
+                $(CheckSpec::$V(s) => $m::check(s, ctx).await,)*
+            }
+        }
+    };
 }
 
-impl CheckSpec {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CheckSpec::Queue(_) => "queue",
-            CheckSpec::System(_) => "system",
-            CheckSpec::Connections(_) => "connections",
-            CheckSpec::Processes(_) => "processes",
-            CheckSpec::Files(_) => "files",
-            CheckSpec::Ldap(_) => "ldap",
-            CheckSpec::Port(_) => "port",
-        }
-    }
-    /// Optional name distinguishing two checks of one kind on one host.
-    pub fn name(&self) -> Option<&str> {
-        match self {
-            CheckSpec::Queue(s) => s.name.as_deref(),
-            CheckSpec::System(s) => s.name.as_deref(),
-            CheckSpec::Connections(s) => s.name.as_deref(),
-            CheckSpec::Processes(s) => s.name.as_deref(),
-            CheckSpec::Files(s) => s.name.as_deref(),
-            CheckSpec::Ldap(s) => s.name.as_deref(),
-            CheckSpec::Port(s) => s.name.as_deref(),
-        }
-    }
+observers! {
+    queue => Queue,
+    system => System,
+    connections => Connections,
+    processes => Processes,
+    files => Files,
+    ldap => Ldap,
+    port => Port,
 }
 
 /// What one host check found: the status, a one-line reason (empty on pass)
@@ -138,15 +118,7 @@ pub async fn run(
         step_timeout,
     };
     let t0 = Instant::now();
-    let mut out = match &case.check {
-        CheckSpec::Queue(s) => queue::check(s, &ctx).await,
-        CheckSpec::System(s) => system::check(s, &ctx).await,
-        CheckSpec::Connections(s) => connections::check(s, &ctx).await,
-        CheckSpec::Processes(s) => processes::check(s, &ctx).await,
-        CheckSpec::Files(s) => files::check(s, &ctx).await,
-        CheckSpec::Ldap(s) => ldap::check(s, &ctx).await,
-        CheckSpec::Port(s) => port::check(s, &ctx).await,
-    };
+    let mut out = observe(&case.check, &ctx).await;
     out.observation
         .phase("total", t0.elapsed().as_secs_f64() * 1000.0);
     out

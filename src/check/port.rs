@@ -2,39 +2,13 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use super::judge::fmt_num;
 use crate::probe::wire::Conn;
 use crate::result::{ErrorKind, Observation, Status};
+pub use crate::suite::checks::port::PortSpec;
 use crate::suite::duration::Dur;
 use crate::suite::model::{Proto, TlsMode};
 use crate::suite::resolve::Endpoint;
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortSpec {
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Endpoint of this host to check.
-    #[serde(default)]
-    pub endpoint: Option<Proto>,
-    /// Or a bare port (no protocol).
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// Regex the banner must match.
-    #[serde(default)]
-    pub banner: Option<String>,
-    /// Warn when the certificate expires within this many days.
-    #[serde(default)]
-    pub cert_expiry_warning_days: Option<u32>,
-    #[serde(default)]
-    pub cert_expiry_critical_days: Option<u32>,
-    #[serde(default)]
-    pub warning: Option<Dur>,
-    #[serde(default)]
-    pub critical: Option<Dur>,
-}
 
 /// Certificate expiry warning when neither the check nor the endpoint says.
 const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 14;

@@ -1,47 +1,9 @@
 //! processes: expected processes with count, RSS and CPU limits (check_procs).
 
-use serde::{Deserialize, Serialize};
-
 use super::judge::fmt_num;
 use super::snapshot::ProcInfo;
 use crate::result::Status;
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProcessesSpec {
-    #[serde(default)]
-    pub name: Option<String>,
-    pub expect: Vec<ProcessExpect>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProcessExpect {
-    /// Name used in metrics and messages (default: `process`, else `match<N>`).
-    #[serde(default)]
-    pub label: Option<String>,
-    /// Process name (comm) to match exactly, or
-    #[serde(default)]
-    pub process: Option<String>,
-    /// a regex matched against the full command line.
-    #[serde(default)]
-    pub cmdline: Option<String>,
-    /// Regex on the working directory: tells instances apart whose command
-    /// lines are the same (Postfix's master runs in its queue directory).
-    #[serde(default)]
-    pub cwd: Option<String>,
-    /// At least this many (default 1).
-    #[serde(default)]
-    pub min: Option<u32>,
-    #[serde(default)]
-    pub max: Option<u32>,
-    /// Resident memory per process, MB.
-    #[serde(default)]
-    pub max_rss_mb: Option<f64>,
-    /// CPU percent per process.
-    #[serde(default)]
-    pub max_cpu_percent: Option<f64>,
-}
+pub use crate::suite::checks::processes::{ProcessExpect, ProcessesSpec};
 
 /// CPU sampling interval when an expectation limits CPU percent.
 const CPU_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -65,11 +27,7 @@ impl Matcher {
                 .map_err(|err| format!("expect[{i}]: bad {what} regex: {err}"))
         };
         Ok(Matcher {
-            label: e
-                .label
-                .clone()
-                .or_else(|| e.process.clone())
-                .unwrap_or_else(|| format!("match{}", i + 1)),
+            label: e.label(i),
             name: e.process.clone(),
             cmdline: re(&e.cmdline, "cmdline")?,
             cwd: re(&e.cwd, "cwd")?,

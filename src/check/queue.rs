@@ -3,48 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
 use crate::result::{ErrorKind, ProbeError, Status};
 use crate::suite::duration::Dur;
-use crate::suite::model::NumLimit;
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueSpec {
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Which MTA: postfix (default), sun, exim, command.
-    #[serde(default)]
-    pub mta: Option<QueueMta>,
-    /// Postfix config directory (`postqueue -c DIR`) or queue directory.
-    #[serde(default)]
-    pub config_dir: Option<PathBuf>,
-    /// For `mta: command`: a command printing a number (or `queue=count` lines).
-    /// For sun / exim: replaces the default `imsimta qm counters show` / `exim -bpc`.
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
-    /// Limits per queue name (maildrop, incoming, active, deferred, hold, total).
-    #[serde(default)]
-    pub thresholds: BTreeMap<String, NumLimit>,
-    /// Limits on the age of the oldest queued message.
-    #[serde(default)]
-    pub oldest_warning: Option<Dur>,
-    #[serde(default)]
-    pub oldest_critical: Option<Dur>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueMta {
-    Postfix,
-    Sun,
-    Exim,
-    Command,
-}
-
-/// Postfix queues counted, in qmonitor order.
-pub const POSTFIX_QUEUES: [&str; 5] = ["maildrop", "incoming", "active", "deferred", "hold"];
+pub use crate::suite::checks::queue::{POSTFIX_QUEUES, QueueMta, QueueSpec};
 
 /// Deferral reasons listed in the `deferral_reasons` fact.
 const TOP_REASONS: usize = 3;

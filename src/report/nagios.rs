@@ -41,7 +41,7 @@ impl Nagios {
     pub fn new(suites: &[LoadedSuite], total: Limits) -> Nagios {
         let mut limits = HashMap::new();
         for (i, s) in suites.iter().enumerate() {
-            for c in crate::suite::expand::expand(&s.spec, i) {
+            for c in crate::case::expand::expand(&s.spec, i) {
                 let CaseKind::Roundtrip(rt) = &c.kind else {
                     continue;
                 };
@@ -303,7 +303,7 @@ pub fn apply_total(run: &mut RunSummary, suites: &[LoadedSuite], total: Limits) 
     }
     let mut th = HashMap::new();
     for (i, s) in suites.iter().enumerate() {
-        for c in crate::suite::expand::expand(&s.spec, i) {
+        for c in crate::case::expand::expand(&s.spec, i) {
             if let CaseKind::Roundtrip(rt) = c.kind {
                 let mut t = rt.thresholds;
                 t.remove("total");

@@ -40,9 +40,9 @@ pub use model::{Inputs, StatusDoc};
 
 use crate::alert::state::StateFile;
 use crate::case::CaseKind;
-use crate::check::CheckSpec;
 use crate::daemon::SharedState;
 use crate::daemon::schedule::Config;
+use crate::suite::checks::CheckSpec;
 use crate::suite::model::NumLimit;
 
 /// Seconds between refreshes of the page (script and `<noscript>` fallback).
@@ -158,7 +158,7 @@ fn from_config(inp: &mut Inputs, cfg: &Config) {
         if let Some(iv) = policy.reminder_interval {
             inp.reminder.insert(name.clone(), iv);
         }
-        for c in crate::suite::expand::expand(&s.spec, 0) {
+        for c in crate::case::expand::expand(&s.spec, 0) {
             if let CaseKind::Host(h) = &c.kind {
                 for (metric, lim) in check_limits(&h.check) {
                     inp.limits.insert((name.clone(), c.id.clone(), metric), lim);
@@ -194,28 +194,11 @@ fn read_alert_state(inp: &mut Inputs, path: &std::path::Path) {
     }
 }
 
-/// Limits per metric of the host checks that have numeric ones.
+/// Limits per metric of a host check, for the kinds whose limits the page shows.
 fn check_limits(c: &CheckSpec) -> Vec<(String, NumLimit)> {
-    let map = |m: &std::collections::BTreeMap<String, NumLimit>| {
-        m.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()
-    };
-    match c {
-        CheckSpec::Queue(q) => {
-            let mut v = map(&q.thresholds);
-            if q.oldest_warning.is_some() || q.oldest_critical.is_some() {
-                v.push((
-                    "oldest_age".into(),
-                    NumLimit {
-                        warning: q.oldest_warning.map(|d| d.0.as_secs_f64()),
-                        critical: q.oldest_critical.map(|d| d.0.as_secs_f64()),
-                        ..NumLimit::default()
-                    },
-                ));
-            }
-            v
-        }
-        CheckSpec::System(s) => map(&s.thresholds),
-        CheckSpec::Connections(s) => map(&s.thresholds),
-        _ => vec![],
+    if c.limits_on_status_page() {
+        c.limits()
+    } else {
+        vec![]
     }
 }

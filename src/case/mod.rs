@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::check::CheckSpec;
+pub mod expand;
+
+use crate::suite::checks::CheckSpec;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};
 
 #[derive(Debug, Clone, Serialize)]

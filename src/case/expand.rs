@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::model::*;
-use crate::case::*;
+use super::*;
+use crate::suite::duration::Dur;
+use crate::suite::model::*;
 
 /// The path id: `rndtrip/ims1/mta1/mmp2/pop3`. A non-default submission
 /// endpoint is part of the submit component (`mta1.submission`).
@@ -47,7 +48,7 @@ struct PathIn<'a> {
     retrieve: &'a str,
     protocol: RetrProto,
     thresholds: Option<&'a Thresholds>,
-    timeout: Option<super::duration::Dur>,
+    timeout: Option<Dur>,
     slot: Option<u32>,
 }
 
