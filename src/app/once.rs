@@ -111,3 +111,53 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
         alert_errors,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(dir: &std::path::Path) -> Request<'static> {
+        Request {
+            suites: &[],
+            opts: RunOptions::default(),
+            reports: Some(dir.to_path_buf()),
+            junit: None,
+            alerts: false,
+            state_dir: None,
+            total: (None, None),
+            textfile: None,
+            stdout: None,
+        }
+    }
+
+    /// Every caller (CLI and daemon) gets the same lock bookkeeping: a
+    /// refused run is noted, and the next run that gets the lock reports it.
+    #[tokio::test]
+    async fn a_refused_run_is_noted_and_reported_by_the_next() {
+        let d = tempfile::tempdir().unwrap();
+        let held = lock::lock(d.path()).unwrap();
+        let (tx, _) = tokio::sync::mpsc::unbounded_channel();
+        match run_once(request(d.path()), tx.clone()).await {
+            Outcome::Refused {
+                error: LockError::Held(_),
+                reports_dir,
+            } => assert_eq!(reports_dir, d.path()),
+            _ => panic!("the lock is held: the run must be refused"),
+        }
+        drop(held);
+        let Outcome::Finished(f) = run_once(request(d.path()), tx).await else {
+            panic!("the lock is free");
+        };
+        assert!(
+            f.summary
+                .notes
+                .iter()
+                .any(|n| n
+                    .starts_with("1 earlier run(s) did not run because another run held the lock")),
+            "{:?}",
+            f.summary.notes
+        );
+        assert!(f.report_errors.is_empty(), "{:?}", f.report_errors);
+        assert!(d.path().join("junit.xml").exists());
+    }
+}

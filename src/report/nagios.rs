@@ -303,4 +303,49 @@ mod tests {
             l.iter().map(|x| x.chars().take(19).collect()).collect();
         assert_eq!(keys.len(), 3);
     }
+
+    #[test]
+    fn warn_and_crit_fields_come_from_the_result() {
+        use crate::result::{CaseLimits, Observation};
+        use crate::suite::duration::Dur;
+        use crate::suite::model::Limit;
+        let mut o = Observation::default();
+        o.phase("delivery", 300.0);
+        o.phase("total", 812.0);
+        let lim = |w, c| Limit {
+            warning: Some(Dur::from_ms(w)),
+            critical: Some(Dur::from_ms(c)),
+        };
+        let r = CaseResult {
+            id: "rndtrip/a".into(),
+            kind: "roundtrip".into(),
+            site: "s".into(),
+            suite: "s".into(),
+            labels: Default::default(),
+            started_at: chrono::Utc::now(),
+            duration_ms: 900.0,
+            status: Status::Pass,
+            message: String::new(),
+            observation: o,
+            verdict: None,
+            limits: CaseLimits {
+                phases: [
+                    ("total".to_string(), lim(5000, 15000)),
+                    ("delivery".to_string(), lim(3000, 10000)),
+                ]
+                .into(),
+                // `--warning 100` replaces the suite's total warning only.
+                total: (Some("100".parse().unwrap()), None),
+                metrics: Default::default(),
+            },
+        };
+        let perf = Nagios.perfdata(&[&r]);
+        assert_eq!(
+            perf,
+            [
+                "rndtrip/a=812ms;100;15000;0;",
+                "'rndtrip/a delivery'=300ms;3000;10000;0;"
+            ]
+        );
+    }
 }
