@@ -33,6 +33,7 @@ async fn results(host: &str, snap: &Snapshot) -> Vec<CaseResult> {
             message: o.message,
             observation: o.observation,
             verdict: None,
+            limits: Default::default(),
         });
     }
     out

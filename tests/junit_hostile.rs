@@ -36,6 +36,7 @@ fn case(id: &str, status: Status, text: &str) -> CaseResult {
         message: text.into(),
         observation: o,
         verdict: None,
+        limits: Default::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use healthmon::runner::{RunOptions, select};
+use healthmon::app::{RunOptions, select};
 
 fn load(name: &str) -> Vec<healthmon::suite::LoadedSuite> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

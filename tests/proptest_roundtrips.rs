@@ -72,6 +72,7 @@ fn case() -> impl Strategy<Value = CaseResult> {
                 message: msg,
                 observation: o,
                 verdict: None,
+                limits: Default::default(),
             }
         })
 }

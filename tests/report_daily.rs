@@ -30,6 +30,7 @@ fn rt(id: &str, status: Status, ms: f64, verdict: Option<&str>, t: DateTime<Utc>
         },
         observation: Observation::default(),
         verdict: verdict.map(String::from),
+        limits: Default::default(),
     }
 }
 
@@ -58,6 +59,7 @@ fn host_case(t: DateTime<Utc>, deferred: f64, status: Status) -> CaseResult {
         },
         observation: obs,
         verdict: None,
+        limits: Default::default(),
     }
 }
 

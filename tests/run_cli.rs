@@ -72,26 +72,26 @@ fn rotate_slot_and_shard_select_the_right_cases() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let (suites, _) = healthmon::suite::load_all(&[local_suite()]).unwrap();
-    let opts = |m: Option<u32>, shard: Option<(u32, u32)>| healthmon::runner::RunOptions {
+    let opts = |m: Option<u32>, shard: Option<(u32, u32)>| healthmon::app::RunOptions {
         rotate_minute: m,
         shard,
         ..Default::default()
     };
-    let (sel, skipped) = healthmon::runner::select(&suites, &opts(Some(7), None));
+    let (sel, skipped) = healthmon::app::select(&suites, &opts(Some(7), None));
     let ids: Vec<&str> = sel.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["rndtrip/ims2/mta2/mmp2/imap"]);
-    let (all, none) = healthmon::runner::select(&suites, &opts(None, None));
+    let (all, none) = healthmon::app::select(&suites, &opts(None, None));
     assert!(none.is_empty());
     assert_eq!(sel.len() + skipped.len(), all.len());
     // Minute 3 wraps to... slot 0 (minute 0 is a slot).
-    let (sel, _) = healthmon::runner::select(&suites, &opts(Some(3), None));
+    let (sel, _) = healthmon::app::select(&suites, &opts(Some(3), None));
     assert_eq!(
         sel.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         ["rndtrip/ims1/mta1/mmp1/pop3"]
     );
     // Shards 1/3, 2/3, 3/3 partition the cases.
     let mut seen: Vec<String> = (1..=3)
-        .flat_map(|k| healthmon::runner::select(&suites, &opts(None, Some((k, 3)))).0)
+        .flat_map(|k| healthmon::app::select(&suites, &opts(None, Some((k, 3)))).0)
         .map(|c| c.id)
         .collect();
     seen.sort();

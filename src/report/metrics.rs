@@ -118,7 +118,7 @@ fn component(r: &CaseResult) -> String {
 
 /// Add the samples of one finished run.
 pub fn add_run(e: &mut Exposition, run: &RunSummary) {
-    let suite = crate::daemon::state::suite_key(run);
+    let suite = run.suite_key();
     let base = || vec![("site", run.site.clone()), ("suite", suite.clone())];
     e.add(
         "healthmon_last_run_timestamp_seconds",
@@ -287,6 +287,7 @@ mod tests {
             message: "deferred 7 > warning 5 <secret text>".into(),
             observation: o,
             verdict: None,
+            limits: Default::default(),
         };
         let run = RunSummary {
             run_id: "r1".into(),

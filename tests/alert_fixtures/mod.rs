@@ -56,6 +56,7 @@ pub fn case(id: &str, status: Status, verdict: Option<&str>, at: DateTime<Utc>) 
         },
         observation: obs,
         verdict: verdict.map(String::from),
+        limits: Default::default(),
     }
 }
 

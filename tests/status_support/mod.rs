@@ -41,6 +41,7 @@ fn result(
         message,
         observation: obs,
         verdict: None,
+        limits: Default::default(),
     }
 }
 
