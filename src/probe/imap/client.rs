@@ -1,33 +1,24 @@
-//! IMAP probe client (RFC 3501/9051 subset; STARTTLS, SASL-IR, LITERAL+,
-//! IDLE, UIDPLUS).
+//! IMAP protocol client (RFC 3501/9051 subset; STARTTLS, SASL-IR, LITERAL+,
+//! IDLE, UIDPLUS): one session, its commands and its transcript. What to
+//! delete and when is [`crate::probe::mailbox`]'s.
 //!
 //! Own client rather than async-imap: that crate buffers up to 512 MiB per
 //! response and logs LOGIN at trace level. Here every response is bounded
 //! (line length by `wire`, literals by a per-command cap, at most
 //! [`MAX_UNTAGGED`] untagged responses and [`CMD_BUDGET`] bytes per command).
-//!
-//! Safety rules (the mailbox belongs to a customer):
-//! - candidates come from `UID SEARCH HEADER` (a substring match), so each
-//!   one's header is fetched and parsed before anything is deleted;
-//! - deletion is `UID STORE +FLAGS.SILENT (\Deleted)` + `UID EXPUNGE` of
-//!   exactly our UIDs, which needs UIDPLUS; without it the probe is left in
-//!   place (reported), never a plain EXPUNGE or CLOSE, which would remove the
-//!   user's own \Deleted mail;
-//! - fetching uses `BODY.PEEK[]`, so no \Seen flag changes.
 
 use std::time::{Duration, Instant};
 
-use super::imap_parse::{self, Arg, Cond, Parsed, Response, Val};
-use super::probe_msg::{self, Backoff, Mark, ms_since, record_tls, timed};
-use super::wire::{self, Conn, MAX_TEXT};
+use crate::probe::imap_parse::{self, Arg, Cond, Parsed, Response, Val};
+use crate::probe::mailbox::Fetched;
+use crate::probe::probe_msg::{self, Backoff, Mark, RetrieveRequest, ms_since, record_tls, timed};
+use crate::probe::wire::{self, Conn, MAX_TEXT};
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
 use crate::suite::model::{AuthMech, TlsMode};
 use crate::suite::resolve::Endpoint;
 
-pub use super::probe_msg::{RetrieveRequest, Retrieved};
-
-const PROTO: &str = "imap";
+pub(super) const PROTO: &str = "imap";
 /// Untagged responses accepted while one command runs.
 pub const MAX_UNTAGGED: usize = 10_000;
 /// Bytes accepted while one command runs (plus its literal cap).
@@ -40,7 +31,7 @@ const MAX_PIECES: usize = 64;
 const MAX_CANDIDATES: usize = 500;
 /// Re-search this often even without EXISTS growth (a missed notification
 /// must not turn into a false "not arrived").
-const IDLE_RECHECK: Duration = Duration::from_secs(5);
+pub(super) const IDLE_RECHECK: Duration = Duration::from_secs(5);
 
 /// Error kind for a NO/BAD/BYE from its response code.
 pub fn refusal_kind(cond: Cond, code: Option<&str>, auth: bool) -> ErrorKind {
@@ -65,22 +56,22 @@ struct Done {
     untagged: Vec<Response>,
 }
 
-struct Session<'a> {
-    conn: Conn,
+pub(super) struct Session<'a> {
+    pub(super) conn: Conn,
     ep: &'a Endpoint,
     step: Duration,
-    caps: Vec<String>,
+    pub(super) caps: Vec<String>,
     tag: u32,
     /// Last `* n EXISTS` seen.
     exists: Option<u32>,
     /// When EXISTS last grew.
-    grew_at: Option<Instant>,
+    pub(super) grew_at: Option<Instant>,
     /// How often EXISTS grew (a change counter for the wait loop).
-    arrivals: u64,
+    pub(super) arrivals: u64,
 }
 
 impl Session<'_> {
-    fn has_cap(&self, c: &str) -> bool {
+    pub(super) fn has_cap(&self, c: &str) -> bool {
         self.caps.iter().any(|x| x == c)
     }
 
@@ -89,7 +80,7 @@ impl Session<'_> {
         format!("h{}", self.tag)
     }
 
-    fn protocol_err(&self, phase: &str, msg: impl Into<String>) -> ProbeError {
+    pub(super) fn protocol_err(&self, phase: &str, msg: impl Into<String>) -> ProbeError {
         self.conn.err(phase, ErrorKind::Protocol, msg)
     }
 
@@ -450,7 +441,7 @@ impl Session<'_> {
     }
 
     /// SELECT (read-write, for deleting) or EXAMINE (read-only) INBOX.
-    async fn select(&mut self, phase: &str, write: bool) -> Result<(), ProbeError> {
+    pub(super) async fn select(&mut self, phase: &str, write: bool) -> Result<(), ProbeError> {
         let verb = if write { "SELECT" } else { "EXAMINE" };
         self.exists = None;
         let d = self
@@ -530,7 +521,7 @@ impl Session<'_> {
 
     /// UIDs whose probe header carries `want` (searched by `needle`, each
     /// candidate's header then parsed), ascending.
-    async fn marked(
+    pub(super) async fn marked(
         &mut self,
         phase: &str,
         needle: &str,
@@ -554,7 +545,7 @@ impl Session<'_> {
     /// server sync and report arrivals: Dovecot delays IDLE pushes by up to
     /// 0.5 s, which would otherwise inflate the measured delivery time.
     /// Without IDLE: sleep, then NOOP. Returns false once the deadline passed.
-    async fn wait_slice(
+    pub(super) async fn wait_slice(
         &mut self,
         deadline: tokio::time::Instant,
         backoff: &mut Backoff,
@@ -611,7 +602,7 @@ impl Session<'_> {
         Ok(true)
     }
 
-    async fn logout(&mut self, obs: &mut Observation) {
+    pub(super) async fn logout(&mut self, obs: &mut Observation) {
         let r = timed(obs, "logout", self.run("logout", "LOGOUT", SMALL_LITERAL)).await;
         if let Err(e) = r {
             // The work is done; a broken LOGOUT is reported, not fatal.
@@ -620,7 +611,7 @@ impl Session<'_> {
         self.conn.shutdown().await;
     }
 
-    fn flush(&mut self, obs: &mut Observation) {
+    pub(super) fn flush(&mut self, obs: &mut Observation) {
         obs.transcript.extend(self.conn.take_transcript());
         probe_msg::add_bytes_received(obs, self.conn.bytes_read());
     }
@@ -657,7 +648,7 @@ fn fetch_uid(items: &[(String, Val)]) -> Option<u32> {
 
 /// Connect, TLS, greeting, capabilities, STARTTLS when required, and (when
 /// `auth`) log in. Every phase timed into `obs`.
-async fn open<'a>(
+pub(super) async fn open<'a>(
     ep: &'a Endpoint,
     auth: Option<(&str, &Secret)>,
     step: Duration,
@@ -765,28 +756,8 @@ async fn greeting(s: &mut Session<'_>, obs: &mut Observation) -> Result<(), Prob
     }
 }
 
-/// Login and look for the token once (read-only EXAMINE; no wait, no delete).
-pub async fn probe_present(
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<bool, ProbeError> {
-    let mut s = open(
-        req.ep,
-        Some((req.login, req.password)),
-        req.step_timeout,
-        obs,
-    )
-    .await?;
-    let r = async {
-        s.select("select", false).await?;
-        s.marked("select", req.token, Mark::Ours, req).await
-    }
-    .await;
-    finish(s, r, obs).await.map(|v| !v.is_empty())
-}
-
 /// LOGOUT after success, drop the connection after an error.
-async fn finish<T>(
+pub(super) async fn finish<T>(
     mut s: Session<'_>,
     r: Result<T, ProbeError>,
     obs: &mut Observation,
@@ -799,198 +770,56 @@ async fn finish<T>(
     r
 }
 
-/// Login only (a wrong password must give `Err(kind == Auth)`).
-pub async fn login_check(
-    ep: &Endpoint,
-    login: &str,
-    password: &Secret,
-    step_timeout: Duration,
-    obs: &mut Observation,
-) -> Result<(), ProbeError> {
-    let s = open(ep, Some((login, password)), step_timeout, obs).await?;
-    finish(s, Ok(()), obs).await
-}
-
-/// Greeting + CAPABILITY (after STARTTLS when the endpoint requires it).
-pub async fn capabilities(
-    ep: &Endpoint,
-    step_timeout: Duration,
-    obs: &mut Observation,
-) -> Result<Vec<String>, ProbeError> {
-    let s = open(ep, None, step_timeout, obs).await?;
-    let caps = s.caps.clone();
-    finish(s, Ok(caps), obs).await
-}
-
-/// Wait for the probe (IDLE, else NOOP polling), fetch it with BODY.PEEK[],
-/// delete it and this case's leftovers with UID STORE + UID EXPUNGE.
-pub async fn retrieve(
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<Retrieved, ProbeError> {
-    probe_msg::check_request(req, PROTO)?;
-    let mut s = open(
-        req.ep,
-        Some((req.login, req.password)),
-        req.step_timeout,
-        obs,
-    )
-    .await?;
-    let r = retrieve_steps(&mut s, req, obs).await;
-    finish(s, r, obs).await
-}
-
-async fn retrieve_steps(
-    s: &mut Session<'_>,
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<Retrieved, ProbeError> {
-    timed(obs, "select", s.select("select", true)).await?;
-    let wait_from = Instant::now();
-    let (ours, detected_at) = timed(obs, "delivery", wait_for(s, req, wait_from)).await?;
-    let uid = ours[0];
-    let raw = timed(obs, "fetch", fetch_body(s, uid, req)).await?;
-    if probe_msg::classify(&raw, req.token, req.case_id) != Mark::Ours {
-        return Err(s.conn.err(
-            "fetch",
-            ErrorKind::Corrupt,
-            format!("UID {uid} has no probe header with our token"),
-        ));
-    }
-    if ours.len() > 1 {
-        obs.fact("duplicates", (ours.len() - 1).to_string());
-    }
-    let t0 = Instant::now();
-    let deleted = async {
-        let leftovers = find_leftovers(s, req, obs).await?;
-        let mut doomed: Vec<u32> = ours.iter().chain(&leftovers).copied().collect();
-        doomed.sort_unstable();
-        let deleted = delete(s, &doomed, obs).await?;
-        if deleted && !leftovers.is_empty() {
-            obs.fact("reaped", leftovers.len().to_string());
-        }
-        Ok::<_, ProbeError>(if deleted { leftovers.len() } else { 0 })
-    }
-    .await;
-    obs.phase("delete", ms_since(t0));
-    let reaped = deleted?;
-    Ok(Retrieved {
-        raw,
-        detected_at,
-        reaped,
-    })
-}
-
-/// Search until our probe shows up or the arrival deadline passes.
-async fn wait_for(
-    s: &mut Session<'_>,
-    req: &RetrieveRequest<'_>,
-    wait_from: Instant,
-) -> Result<(Vec<u32>, Instant), ProbeError> {
-    const PH: &str = "delivery";
-    let mut backoff = Backoff::default();
-    loop {
-        let searched = (s.arrivals, tokio::time::Instant::now());
-        let ours = s.marked(PH, req.token, Mark::Ours, req).await?;
-        if !ours.is_empty() {
-            // Seen when the mailbox grew (IDLE/NOOP), else when searched.
-            let at = s
-                .grew_at
-                .filter(|t| *t >= wait_from)
-                .unwrap_or_else(Instant::now);
-            return Ok((ours, at));
-        }
-        // Search again once the mailbox grew (or, as a guard against a
-        // missed notification, every IDLE_RECHECK).
-        while s.arrivals == searched.0 && searched.1.elapsed() < IDLE_RECHECK {
-            if !s.wait_slice(req.arrival_deadline, &mut backoff).await? {
-                return Err(s.conn.err(
-                    PH,
-                    ErrorKind::NotArrived,
-                    format!("probe not found after {} ms", ms_since(wait_from) as u64),
-                ));
+/// The commands that read and delete messages by UID.
+impl Session<'_> {
+    /// `UID FETCH uid (UID BODY.PEEK[])` (no \Seen change); `Gone` when
+    /// the server returns no such message.
+    pub(super) async fn fetch_body(&mut self, uid: u32, cap: usize) -> Result<Fetched, ProbeError> {
+        const PH: &str = "fetch";
+        let d = self
+            .ok(PH, &format!("UID FETCH {uid} (UID BODY.PEEK[])"), cap)
+            .await?;
+        for r in d.untagged {
+            let Ok(Parsed::Fetch { items, .. }) = r.parse() else {
+                continue;
+            };
+            if fetch_uid(&items) != Some(uid) {
+                continue;
+            }
+            if let Some((_, v)) = items.iter().find(|(k, _)| k == "BODY[]") {
+                let i = match v {
+                    Val::Lit(i) => *i,
+                    _ => {
+                        return r
+                            .bytes(v)
+                            .map(|b| Fetched::Message(b.to_vec()))
+                            .ok_or_else(|| self.protocol_err(PH, "BODY[] is NIL"));
+                    }
+                };
+                let mut lits = r.literals;
+                return Ok(Fetched::Message(std::mem::take(&mut lits[i])));
             }
         }
-    }
-}
-
-async fn fetch_body(
-    s: &mut Session<'_>,
-    uid: u32,
-    req: &RetrieveRequest<'_>,
-) -> Result<Vec<u8>, ProbeError> {
-    const PH: &str = "fetch";
-    let d = s
-        .ok(
+        Ok(Fetched::Gone(self.protocol_err(
             PH,
-            &format!("UID FETCH {uid} (UID BODY.PEEK[])"),
-            req.max_message_bytes,
-        )
-        .await?;
-    for r in d.untagged {
-        let Ok(Parsed::Fetch { items, .. }) = r.parse() else {
-            continue;
-        };
-        if fetch_uid(&items) != Some(uid) {
-            continue;
-        }
-        if let Some((_, v)) = items.iter().find(|(k, _)| k == "BODY[]") {
-            let i = match v {
-                Val::Lit(i) => *i,
-                _ => {
-                    return r
-                        .bytes(v)
-                        .map(<[u8]>::to_vec)
-                        .ok_or_else(|| s.protocol_err(PH, "BODY[] is NIL"));
-                }
-            };
-            let mut lits = r.literals;
-            return Ok(std::mem::take(&mut lits[i]));
-        }
+            format!("UID FETCH {uid} returned no BODY[]"),
+        )))
     }
-    Err(s.protocol_err(PH, format!("UID FETCH {uid} returned no BODY[]")))
-}
 
-/// Leftover probes of this case (another token, exact case id).
-async fn find_leftovers(
-    s: &mut Session<'_>,
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<Vec<u32>, ProbeError> {
-    const PH: &str = "delete";
-    if !matches!(imap_parse::astring(req.case_id), Arg::Quoted(_)) {
-        obs.fact("reap_skipped", "case id is not printable ASCII");
-        return Ok(vec![]);
+    /// `UID STORE uids +FLAGS.SILENT (\Deleted)`: marked, not yet removed.
+    pub(super) async fn store_deleted(&mut self, uids: &[u32]) -> Result<(), ProbeError> {
+        let set = imap_parse::uid_set(uids);
+        let line = format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)");
+        self.ok("delete", &line, SMALL_LITERAL).await.map(|_| ())
     }
-    s.marked(PH, req.case_id, Mark::Leftover, req).await
-}
 
-/// Flag and expunge exactly `uids` (UIDPLUS). Returns false when the server
-/// cannot do that safely and the messages were left alone.
-async fn delete(
-    s: &mut Session<'_>,
-    uids: &[u32],
-    obs: &mut Observation,
-) -> Result<bool, ProbeError> {
-    const PH: &str = "delete";
-    if !s.has_cap("UIDPLUS") {
-        obs.fact(
-            "not_deleted",
-            "server lacks UIDPLUS: probe left in the mailbox (a plain EXPUNGE would also remove the user's own \\Deleted mail)",
-        );
-        s.conn.note("no UIDPLUS: probe not deleted");
-        return Ok(false);
+    /// `UID EXPUNGE uids` (UIDPLUS): removes exactly these, never the
+    /// user's own \Deleted mail (a plain EXPUNGE or CLOSE would).
+    pub(super) async fn uid_expunge(&mut self, uids: &[u32]) -> Result<(), ProbeError> {
+        let set = imap_parse::uid_set(uids);
+        let line = format!("UID EXPUNGE {set}");
+        self.ok("delete", &line, SMALL_LITERAL).await.map(|_| ())
     }
-    let set = imap_parse::uid_set(uids);
-    s.ok(
-        PH,
-        &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
-        SMALL_LITERAL,
-    )
-    .await?;
-    s.ok(PH, &format!("UID EXPUNGE {set}"), SMALL_LITERAL)
-        .await?;
-    Ok(true)
 }
 
 #[cfg(test)]
