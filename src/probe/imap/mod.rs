@@ -12,6 +12,7 @@
 //!   EXPUNGE or CLOSE, which would remove the user's own \Deleted mail.
 
 mod client;
+mod inbox;
 
 use std::time::{Duration, Instant};
 
