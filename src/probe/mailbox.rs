@@ -14,7 +14,6 @@
 //! session, which leaves the mailbox as it was (POP3: no QUIT; IMAP: no
 //! EXPUNGE, and never a plain EXPUNGE or CLOSE at all).
 
-use std::fmt::Display;
 use std::time::Instant;
 
 use super::probe_msg::{self, Mark, RetrieveRequest, ms_since, timed};
@@ -35,15 +34,15 @@ pub enum Fetched {
 #[allow(async_fn_in_trait)] // used generically inside the crate only
 pub trait Mailbox {
     /// A message's name in the session: POP3 message number, IMAP UID.
-    type Id: Copy + Eq + Display;
+    type Id: Copy;
 
     /// POP3: `commit` is QUIT, which ends the session and is timed as
     /// `logout`. IMAP: `commit` is UID EXPUNGE, one more command of the
     /// `delete` phase (LOGOUT follows later either way).
     const COMMIT_IS_LOGOUT: bool;
 
-    /// Messages whose parsed probe header is `want` (the newest first is not
-    /// required). Read-only.
+    /// Messages whose parsed probe header is `want`, in the protocol's order
+    /// (for `Mark::Ours` the first is taken as the probe). Read-only.
     async fn find(
         &mut self,
         phase: &'static str,
