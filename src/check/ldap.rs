@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use ldap3::{Ldap, Scope, SearchEntry};
+use ldap3::Scope;
 
+use crate::probe::ldap::Session;
 use crate::result::{ErrorKind, Observation, ProbeError, Status};
 use crate::secret::SecretRef;
 use crate::suite::checks::ldap::DEFAULT_MAX_LAG;
@@ -13,117 +14,15 @@ use crate::suite::duration::Dur;
 use crate::suite::proto::Proto;
 use crate::suite::resolve::Endpoint;
 
-/// One LDAP session of the check: bounded by the step timeout everywhere.
-struct Session {
-    ldap: Ldap,
-    ep: Endpoint,
-    step: Duration,
-}
-
-impl Session {
-    async fn open(ep: Endpoint, step: Duration) -> Result<Self, ProbeError> {
-        let ldap = crate::probe::ldap::connect(&ep, step).await?;
-        Ok(Session { ldap, ep, step })
-    }
-
-    async fn bind(&mut self, dn: &str, pw: &str) -> Result<(), ProbeError> {
-        let r = tokio::time::timeout(
-            self.step,
-            self.ldap.with_timeout(self.step).simple_bind(dn, pw),
-        )
-        .await
-        .map_err(|_| {
-            crate::probe::ldap::err(&self.ep, "bind", ErrorKind::Timeout, "no bind reply")
-        })?
-        .map_err(|e| {
-            crate::probe::ldap::err(
-                &self.ep,
-                "bind",
-                crate::probe::ldap::classify(&e),
-                e.to_string(),
-            )
-        })?;
-        match r.rc {
-            0 => Ok(()),
-            49 => Err(crate::probe::ldap::err(
-                &self.ep,
-                "bind",
-                ErrorKind::Auth,
-                format!("bind as {dn}: invalid credentials"),
-            )),
-            rc => Err(crate::probe::ldap::err(
-                &self.ep,
-                "bind",
-                ErrorKind::PermReject,
-                format!("bind as {dn}: result {rc} {}", r.text),
-            )),
-        }
-    }
-
-    async fn search(
-        &mut self,
-        base: &str,
-        scope: Scope,
-        filter: &str,
-        attrs: Vec<String>,
-    ) -> Result<Vec<SearchEntry>, ProbeError> {
-        let step = self.step;
-        let res = tokio::time::timeout(
-            step,
-            self.ldap
-                .with_timeout(step)
-                .search(base, scope, filter, attrs),
-        )
-        .await
-        .map_err(|_| {
-            crate::probe::ldap::err(
-                &self.ep,
-                "search",
-                ErrorKind::Timeout,
-                format!("no answer to {filter}"),
-            )
-        })?
-        .map_err(|e| {
-            crate::probe::ldap::err(
-                &self.ep,
-                "search",
-                crate::probe::ldap::classify(&e),
-                e.to_string(),
-            )
-        })?;
-        // noSuchObject (32) for a wrong base is an answer, not a broken server.
-        if res.1.rc == 32 {
-            return Ok(vec![]);
-        }
-        let (rs, _) = res.success().map_err(|e| {
-            crate::probe::ldap::err(&self.ep, "search", ErrorKind::PermReject, e.to_string())
-        })?;
-        Ok(rs
-            .into_iter()
-            .take(1000)
-            .map(SearchEntry::construct)
-            .collect())
-    }
-
-    /// contextCSN values of `base` (empty when the server keeps none).
-    async fn context_csn(&mut self, base: &str) -> Result<Vec<String>, ProbeError> {
-        let e = self
-            .search(
-                base,
-                Scope::Base,
-                "(objectClass=*)",
-                vec!["contextCSN".into()],
-            )
-            .await?;
-        Ok(e.into_iter()
-            .next()
-            .and_then(|e| e.attrs.get("contextCSN").cloned())
-            .unwrap_or_default())
-    }
-
-    async fn close(mut self) {
-        let _ = tokio::time::timeout(self.step, self.ldap.unbind()).await;
-    }
+/// contextCSN values of `base` (empty when the server keeps none).
+async fn context_csn(s: &mut Session, base: &str) -> Result<Vec<String>, ProbeError> {
+    let e = s
+        .search(base, Scope::Base, "(objectClass=*)", &["contextCSN"])
+        .await?;
+    Ok(e.into_iter()
+        .next()
+        .and_then(|e| e.attrs.get("contextCSN").cloned())
+        .unwrap_or_default())
 }
 
 fn ldap_endpoint(ctx: &super::Ctx<'_>, host: &str) -> Option<Endpoint> {
@@ -168,7 +67,7 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
     };
     let t_all = Instant::now();
     let t = Instant::now();
-    let mut s = match Session::open(ep, ctx.step_timeout).await {
+    let mut s = match Session::open(&ep, ctx.step_timeout).await {
         Ok(s) => s,
         Err(e) => return CheckOutcome::error(obs, e),
     };
@@ -202,10 +101,7 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         let filter = template
             .replace("{mail}", &crate::probe::ldap::escape(&acct.address))
             .replace("{uid}", &crate::probe::ldap::escape(&login));
-        let entries = match s
-            .search(&spec.base, Scope::Subtree, &filter, want.clone())
-            .await
-        {
+        let entries = match s.search(&spec.base, Scope::Subtree, &filter, &want).await {
             Ok(e) => e,
             Err(e) => {
                 s.close().await;
@@ -252,7 +148,7 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
     }
 
     if !spec.replicas.is_empty() {
-        let mine = s.context_csn(&spec.base).await;
+        let mine = context_csn(&mut s, &spec.base).await;
         s.close().await;
         match mine {
             Ok(csn) if csn.is_empty() => {
@@ -303,12 +199,12 @@ async fn replicas(
             continue;
         };
         let got = async {
-            let mut s = Session::open(ep, ctx.step_timeout).await?;
+            let mut s = Session::open(&ep, ctx.step_timeout).await?;
             match (&spec.bind_dn, password) {
                 (Some(dn), Some(pw)) => s.bind(dn, pw.expose()).await?,
                 _ => s.bind("", "").await?,
             }
-            let c = s.context_csn(&spec.base).await;
+            let c = context_csn(&mut s, &spec.base).await;
             s.close().await;
             c
         }

@@ -1,46 +1,34 @@
-//! IMAP probe client (RFC 3501/9051 subset; STARTTLS, SASL-IR, LITERAL+,
-//! IDLE, UIDPLUS).
+//! IMAP protocol client (RFC 3501/9051 subset; STARTTLS, SASL-IR, LITERAL+,
+//! IDLE, UIDPLUS): one session, its commands and its transcript. What to
+//! delete and when is [`crate::probe::mailbox`]'s.
 //!
 //! Own client rather than async-imap: that crate buffers up to 512 MiB per
 //! response and logs LOGIN at trace level. Here every response is bounded
 //! (line length by `wire`, literals by a per-command cap, at most
 //! [`MAX_UNTAGGED`] untagged responses and [`CMD_BUDGET`] bytes per command).
-//!
-//! Safety rules (the mailbox belongs to a customer):
-//! - candidates come from `UID SEARCH HEADER` (a substring match), so each
-//!   one's header is fetched and parsed before anything is deleted;
-//! - deletion is `UID STORE +FLAGS.SILENT (\Deleted)` + `UID EXPUNGE` of
-//!   exactly our UIDs, which needs UIDPLUS; without it the probe is left in
-//!   place (reported), never a plain EXPUNGE or CLOSE, which would remove the
-//!   user's own \Deleted mail;
-//! - fetching uses `BODY.PEEK[]`, so no \Seen flag changes.
 
 use std::time::{Duration, Instant};
 
-use super::imap_parse::{self, Arg, Cond, Parsed, Response, Val};
-use super::probe_msg::{self, Backoff, Mark, ms_since, record_tls, timed};
-use super::wire::{self, Conn, MAX_TEXT};
+use crate::probe::imap_parse::{self, Arg, Cond, Parsed, Response};
+use crate::probe::probe_msg::{self, ms_since, record_tls, timed};
+use crate::probe::wire::{self, Conn, MAX_TEXT};
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
 use crate::suite::model::{AuthMech, TlsMode};
 use crate::suite::resolve::Endpoint;
 
-pub use super::probe_msg::{RetrieveRequest, Retrieved};
-
-const PROTO: &str = "imap";
+pub(super) const PROTO: &str = "imap";
 /// Untagged responses accepted while one command runs.
 pub const MAX_UNTAGGED: usize = 10_000;
 /// Bytes accepted while one command runs (plus its literal cap).
 pub const CMD_BUDGET: usize = 16 * 1024 * 1024;
 /// Literal cap for everything but the probe's BODY[].
-const SMALL_LITERAL: usize = 64 * 1024;
+pub(super) const SMALL_LITERAL: usize = 64 * 1024;
 /// Line pieces (literals) in one response.
 const MAX_PIECES: usize = 64;
-/// Candidates looked at per search (newest UIDs first).
-const MAX_CANDIDATES: usize = 500;
 /// Re-search this often even without EXISTS growth (a missed notification
 /// must not turn into a false "not arrived").
-const IDLE_RECHECK: Duration = Duration::from_secs(5);
+pub(super) const IDLE_RECHECK: Duration = Duration::from_secs(5);
 
 /// Error kind for a NO/BAD/BYE from its response code.
 pub fn refusal_kind(cond: Cond, code: Option<&str>, auth: bool) -> ErrorKind {
@@ -58,43 +46,43 @@ pub fn refusal_kind(cond: Cond, code: Option<&str>, auth: bool) -> ErrorKind {
 }
 
 /// A finished command: its tagged status and the untagged responses before it.
-struct Done {
+pub(super) struct Done {
     cond: Cond,
     code: Option<String>,
     text: String,
-    untagged: Vec<Response>,
+    pub(super) untagged: Vec<Response>,
 }
 
-struct Session<'a> {
-    conn: Conn,
+pub(super) struct Session<'a> {
+    pub(super) conn: Conn,
     ep: &'a Endpoint,
-    step: Duration,
-    caps: Vec<String>,
+    pub(super) step: Duration,
+    pub(super) caps: Vec<String>,
     tag: u32,
     /// Last `* n EXISTS` seen.
-    exists: Option<u32>,
+    pub(super) exists: Option<u32>,
     /// When EXISTS last grew.
-    grew_at: Option<Instant>,
+    pub(super) grew_at: Option<Instant>,
     /// How often EXISTS grew (a change counter for the wait loop).
-    arrivals: u64,
+    pub(super) arrivals: u64,
 }
 
 impl Session<'_> {
-    fn has_cap(&self, c: &str) -> bool {
+    pub(super) fn has_cap(&self, c: &str) -> bool {
         self.caps.iter().any(|x| x == c)
     }
 
-    fn next_tag(&mut self) -> String {
+    pub(super) fn next_tag(&mut self) -> String {
         self.tag += 1;
         format!("h{}", self.tag)
     }
 
-    fn protocol_err(&self, phase: &str, msg: impl Into<String>) -> ProbeError {
+    pub(super) fn protocol_err(&self, phase: &str, msg: impl Into<String>) -> ProbeError {
         self.conn.err(phase, ErrorKind::Protocol, msg)
     }
 
     /// One response (line pieces + literals) before `deadline`.
-    async fn response(
+    pub(super) async fn response(
         &mut self,
         phase: &str,
         deadline: tokio::time::Instant,
@@ -142,7 +130,7 @@ impl Session<'_> {
 
     /// Book-keeping every untagged response gets (CAPABILITY, EXISTS).
     /// `Err` on BYE: the server is about to close.
-    fn note_untagged(&mut self, phase: &str, p: &Parsed) -> Result<(), ProbeError> {
+    pub(super) fn note_untagged(&mut self, phase: &str, p: &Parsed) -> Result<(), ProbeError> {
         match p {
             Parsed::Capability(c) => self.caps = c.clone(),
             Parsed::Exists(n) => {
@@ -175,7 +163,7 @@ impl Session<'_> {
     }
 
     /// Read until the tagged completion of `tag`, bounding untagged floods.
-    async fn complete(
+    pub(super) async fn complete(
         &mut self,
         phase: &str,
         tag: &str,
@@ -251,12 +239,23 @@ impl Session<'_> {
     }
 
     /// [`Session::run`] that must end in OK.
-    async fn ok(&mut self, phase: &str, line: &str, lit_cap: usize) -> Result<Done, ProbeError> {
+    pub(super) async fn ok(
+        &mut self,
+        phase: &str,
+        line: &str,
+        lit_cap: usize,
+    ) -> Result<Done, ProbeError> {
         let d = self.run(phase, line, lit_cap).await?;
         self.expect_ok(phase, line, d, false)
     }
 
-    fn expect_ok(&self, phase: &str, line: &str, d: Done, auth: bool) -> Result<Done, ProbeError> {
+    pub(super) fn expect_ok(
+        &self,
+        phase: &str,
+        line: &str,
+        d: Done,
+        auth: bool,
+    ) -> Result<Done, ProbeError> {
         if d.cond == Cond::Ok {
             return Ok(d);
         }
@@ -304,7 +303,7 @@ impl Session<'_> {
 
     /// Read a `+` continuation request for `tag` (a tagged reply instead is
     /// the server refusing the command).
-    async fn continuation(
+    pub(super) async fn continuation(
         &mut self,
         phase: &str,
         tag: &str,
@@ -449,169 +448,7 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// SELECT (read-write, for deleting) or EXAMINE (read-only) INBOX.
-    async fn select(&mut self, phase: &str, write: bool) -> Result<(), ProbeError> {
-        let verb = if write { "SELECT" } else { "EXAMINE" };
-        self.exists = None;
-        let d = self
-            .ok(phase, &format!("{verb} INBOX"), SMALL_LITERAL)
-            .await?;
-        // The EXISTS of SELECT is the baseline, not a growth.
-        let _ = d;
-        self.grew_at = None;
-        if self.exists.is_none() {
-            self.exists = Some(0);
-        }
-        Ok(())
-    }
-
-    /// `UID SEARCH HEADER X-Healthmon-Probe "<needle>"` → UIDs (newest first, capped).
-    async fn search(&mut self, phase: &str, needle: &str) -> Result<Vec<u32>, ProbeError> {
-        let Arg::Quoted(q) = imap_parse::astring(needle) else {
-            return Err(self.conn.err(
-                phase,
-                ErrorKind::Local,
-                "search text is not printable ASCII",
-            ));
-        };
-        let d = self
-            .ok(
-                phase,
-                &format!("UID SEARCH HEADER {} {q}", probe_msg::PROBE_HEADER),
-                SMALL_LITERAL,
-            )
-            .await?;
-        let mut uids = Vec::new();
-        for r in &d.untagged {
-            if let Ok(Parsed::Search(v)) = r.parse() {
-                uids.extend(v);
-            }
-        }
-        uids.sort_unstable_by(|a, b| b.cmp(a));
-        uids.dedup();
-        uids.truncate(MAX_CANDIDATES);
-        Ok(uids)
-    }
-
-    /// Fetch the probe header of each candidate and classify it.
-    async fn classify(
-        &mut self,
-        phase: &str,
-        uids: &[u32],
-        req: &RetrieveRequest<'_>,
-    ) -> Result<Vec<(u32, Mark)>, ProbeError> {
-        if uids.is_empty() {
-            return Ok(vec![]);
-        }
-        let line = format!(
-            "UID FETCH {} (UID BODY.PEEK[HEADER.FIELDS ({})])",
-            imap_parse::uid_set(uids),
-            probe_msg::PROBE_HEADER
-        );
-        let d = self.ok(phase, &line, SMALL_LITERAL).await?;
-        let mut out = Vec::new();
-        for r in &d.untagged {
-            let Ok(Parsed::Fetch { items, .. }) = r.parse() else {
-                continue;
-            };
-            let uid = fetch_uid(&items);
-            let head = items
-                .iter()
-                .find(|(k, _)| k.starts_with("BODY[HEADER.FIELDS"))
-                .and_then(|(_, v)| r.bytes(v));
-            if let (Some(uid), Some(head)) = (uid, head)
-                && uids.contains(&uid)
-            {
-                out.push((uid, probe_msg::classify(head, req.token, req.case_id)));
-            }
-        }
-        Ok(out)
-    }
-
-    /// UIDs whose probe header carries `want` (searched by `needle`, each
-    /// candidate's header then parsed), ascending.
-    async fn marked(
-        &mut self,
-        phase: &str,
-        needle: &str,
-        want: Mark,
-        req: &RetrieveRequest<'_>,
-    ) -> Result<Vec<u32>, ProbeError> {
-        let cands = self.search(phase, needle).await?;
-        let marks = self.classify(phase, &cands, req).await?;
-        let mut v: Vec<u32> = marks
-            .into_iter()
-            .filter(|(_, m)| *m == want)
-            .map(|(u, _)| u)
-            .collect();
-        v.sort_unstable();
-        Ok(v)
-    }
-
-    /// One wait slice of the backoff schedule (~25 ms doubling to 500 ms).
-    /// With IDLE the slice is spent idling (a server that pushes EXISTS at
-    /// once wakes us at once) and ended with DONE, whose completion makes the
-    /// server sync and report arrivals: Dovecot delays IDLE pushes by up to
-    /// 0.5 s, which would otherwise inflate the measured delivery time.
-    /// Without IDLE: sleep, then NOOP. Returns false once the deadline passed.
-    async fn wait_slice(
-        &mut self,
-        deadline: tokio::time::Instant,
-        backoff: &mut Backoff,
-    ) -> Result<bool, ProbeError> {
-        const PH: &str = "delivery";
-        let Some(d) = backoff.next_delay(deadline) else {
-            return Ok(false);
-        };
-        if !self.has_cap("IDLE") {
-            tokio::time::sleep(d).await;
-            self.ok(PH, "NOOP", SMALL_LITERAL).await?;
-            return Ok(true);
-        }
-        let tag = self.next_tag();
-        let line = format!("{tag} IDLE");
-        let step_deadline = tokio::time::Instant::now() + self.step;
-        self.conn
-            .send_secret_line_until(PH, &line, &line, step_deadline)
-            .await?;
-        let before = self.arrivals;
-        self.continuation(PH, &tag, step_deadline, false).await?;
-        let until = tokio::time::Instant::now() + d;
-        let mut budget = CMD_BUDGET;
-        let mut seen = 0usize;
-        while self.arrivals == before {
-            let r = match self.response(PH, until, SMALL_LITERAL, &mut budget).await {
-                Ok(r) => r,
-                Err(e) if e.kind == ErrorKind::Timeout && tokio::time::Instant::now() >= until => {
-                    break;
-                }
-                Err(e) => return Err(e),
-            };
-            let p = r.parse().map_err(|e| self.protocol_err(PH, e))?;
-            if matches!(p, Parsed::Tagged { .. } | Parsed::Continue(_)) {
-                return Err(self.protocol_err(PH, "unexpected tagged response while idling"));
-            }
-            self.note_untagged(PH, &p)?;
-            seen += 1;
-            if seen >= MAX_UNTAGGED {
-                return Err(self.protocol_err(
-                    PH,
-                    format!("more than {MAX_UNTAGGED} untagged responses while idling"),
-                ));
-            }
-        }
-        let done_deadline = tokio::time::Instant::now() + self.step;
-        self.conn
-            .send_secret_line_until(PH, "DONE", "DONE", done_deadline)
-            .await?;
-        let d = self
-            .complete(PH, &tag, done_deadline, SMALL_LITERAL, false)
-            .await?;
-        self.expect_ok(PH, "IDLE", d, false)?;
-        Ok(true)
-    }
-
-    async fn logout(&mut self, obs: &mut Observation) {
+    pub(super) async fn logout(&mut self, obs: &mut Observation) {
         let r = timed(obs, "logout", self.run("logout", "LOGOUT", SMALL_LITERAL)).await;
         if let Err(e) = r {
             // The work is done; a broken LOGOUT is reported, not fatal.
@@ -620,7 +457,7 @@ impl Session<'_> {
         self.conn.shutdown().await;
     }
 
-    fn flush(&mut self, obs: &mut Observation) {
+    pub(super) fn flush(&mut self, obs: &mut Observation) {
         obs.transcript.extend(self.conn.take_transcript());
         probe_msg::add_bytes_received(obs, self.conn.bytes_read());
     }
@@ -645,19 +482,9 @@ fn verb(line: &str) -> String {
     }
 }
 
-fn fetch_uid(items: &[(String, Val)]) -> Option<u32> {
-    items
-        .iter()
-        .find(|(k, _)| k == "UID")
-        .and_then(|(_, v)| match v {
-            Val::Atom(a) => a.parse().ok(),
-            _ => None,
-        })
-}
-
 /// Connect, TLS, greeting, capabilities, STARTTLS when required, and (when
 /// `auth`) log in. Every phase timed into `obs`.
-async fn open<'a>(
+pub(super) async fn open<'a>(
     ep: &'a Endpoint,
     auth: Option<(&str, &Secret)>,
     step: Duration,
@@ -765,28 +592,8 @@ async fn greeting(s: &mut Session<'_>, obs: &mut Observation) -> Result<(), Prob
     }
 }
 
-/// Login and look for the token once (read-only EXAMINE; no wait, no delete).
-pub async fn probe_present(
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<bool, ProbeError> {
-    let mut s = open(
-        req.ep,
-        Some((req.login, req.password)),
-        req.step_timeout,
-        obs,
-    )
-    .await?;
-    let r = async {
-        s.select("select", false).await?;
-        s.marked("select", req.token, Mark::Ours, req).await
-    }
-    .await;
-    finish(s, r, obs).await.map(|v| !v.is_empty())
-}
-
 /// LOGOUT after success, drop the connection after an error.
-async fn finish<T>(
+pub(super) async fn finish<T>(
     mut s: Session<'_>,
     r: Result<T, ProbeError>,
     obs: &mut Observation,
@@ -797,200 +604,6 @@ async fn finish<T>(
     }
     s.flush(obs);
     r
-}
-
-/// Login only (a wrong password must give `Err(kind == Auth)`).
-pub async fn login_check(
-    ep: &Endpoint,
-    login: &str,
-    password: &Secret,
-    step_timeout: Duration,
-    obs: &mut Observation,
-) -> Result<(), ProbeError> {
-    let s = open(ep, Some((login, password)), step_timeout, obs).await?;
-    finish(s, Ok(()), obs).await
-}
-
-/// Greeting + CAPABILITY (after STARTTLS when the endpoint requires it).
-pub async fn capabilities(
-    ep: &Endpoint,
-    step_timeout: Duration,
-    obs: &mut Observation,
-) -> Result<Vec<String>, ProbeError> {
-    let s = open(ep, None, step_timeout, obs).await?;
-    let caps = s.caps.clone();
-    finish(s, Ok(caps), obs).await
-}
-
-/// Wait for the probe (IDLE, else NOOP polling), fetch it with BODY.PEEK[],
-/// delete it and this case's leftovers with UID STORE + UID EXPUNGE.
-pub async fn retrieve(
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<Retrieved, ProbeError> {
-    probe_msg::check_request(req, PROTO)?;
-    let mut s = open(
-        req.ep,
-        Some((req.login, req.password)),
-        req.step_timeout,
-        obs,
-    )
-    .await?;
-    let r = retrieve_steps(&mut s, req, obs).await;
-    finish(s, r, obs).await
-}
-
-async fn retrieve_steps(
-    s: &mut Session<'_>,
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<Retrieved, ProbeError> {
-    timed(obs, "select", s.select("select", true)).await?;
-    let wait_from = Instant::now();
-    let (ours, detected_at) = timed(obs, "delivery", wait_for(s, req, wait_from)).await?;
-    let uid = ours[0];
-    let raw = timed(obs, "fetch", fetch_body(s, uid, req)).await?;
-    if probe_msg::classify(&raw, req.token, req.case_id) != Mark::Ours {
-        return Err(s.conn.err(
-            "fetch",
-            ErrorKind::Corrupt,
-            format!("UID {uid} has no probe header with our token"),
-        ));
-    }
-    if ours.len() > 1 {
-        obs.fact("duplicates", (ours.len() - 1).to_string());
-    }
-    let t0 = Instant::now();
-    let deleted = async {
-        let leftovers = find_leftovers(s, req, obs).await?;
-        let mut doomed: Vec<u32> = ours.iter().chain(&leftovers).copied().collect();
-        doomed.sort_unstable();
-        let deleted = delete(s, &doomed, obs).await?;
-        if deleted && !leftovers.is_empty() {
-            obs.fact("reaped", leftovers.len().to_string());
-        }
-        Ok::<_, ProbeError>(if deleted { leftovers.len() } else { 0 })
-    }
-    .await;
-    obs.phase("delete", ms_since(t0));
-    let reaped = deleted?;
-    Ok(Retrieved {
-        raw,
-        detected_at,
-        reaped,
-    })
-}
-
-/// Search until our probe shows up or the arrival deadline passes.
-async fn wait_for(
-    s: &mut Session<'_>,
-    req: &RetrieveRequest<'_>,
-    wait_from: Instant,
-) -> Result<(Vec<u32>, Instant), ProbeError> {
-    const PH: &str = "delivery";
-    let mut backoff = Backoff::default();
-    loop {
-        let searched = (s.arrivals, tokio::time::Instant::now());
-        let ours = s.marked(PH, req.token, Mark::Ours, req).await?;
-        if !ours.is_empty() {
-            // Seen when the mailbox grew (IDLE/NOOP), else when searched.
-            let at = s
-                .grew_at
-                .filter(|t| *t >= wait_from)
-                .unwrap_or_else(Instant::now);
-            return Ok((ours, at));
-        }
-        // Search again once the mailbox grew (or, as a guard against a
-        // missed notification, every IDLE_RECHECK).
-        while s.arrivals == searched.0 && searched.1.elapsed() < IDLE_RECHECK {
-            if !s.wait_slice(req.arrival_deadline, &mut backoff).await? {
-                return Err(s.conn.err(
-                    PH,
-                    ErrorKind::NotArrived,
-                    format!("probe not found after {} ms", ms_since(wait_from) as u64),
-                ));
-            }
-        }
-    }
-}
-
-async fn fetch_body(
-    s: &mut Session<'_>,
-    uid: u32,
-    req: &RetrieveRequest<'_>,
-) -> Result<Vec<u8>, ProbeError> {
-    const PH: &str = "fetch";
-    let d = s
-        .ok(
-            PH,
-            &format!("UID FETCH {uid} (UID BODY.PEEK[])"),
-            req.max_message_bytes,
-        )
-        .await?;
-    for r in d.untagged {
-        let Ok(Parsed::Fetch { items, .. }) = r.parse() else {
-            continue;
-        };
-        if fetch_uid(&items) != Some(uid) {
-            continue;
-        }
-        if let Some((_, v)) = items.iter().find(|(k, _)| k == "BODY[]") {
-            let i = match v {
-                Val::Lit(i) => *i,
-                _ => {
-                    return r
-                        .bytes(v)
-                        .map(<[u8]>::to_vec)
-                        .ok_or_else(|| s.protocol_err(PH, "BODY[] is NIL"));
-                }
-            };
-            let mut lits = r.literals;
-            return Ok(std::mem::take(&mut lits[i]));
-        }
-    }
-    Err(s.protocol_err(PH, format!("UID FETCH {uid} returned no BODY[]")))
-}
-
-/// Leftover probes of this case (another token, exact case id).
-async fn find_leftovers(
-    s: &mut Session<'_>,
-    req: &RetrieveRequest<'_>,
-    obs: &mut Observation,
-) -> Result<Vec<u32>, ProbeError> {
-    const PH: &str = "delete";
-    if !matches!(imap_parse::astring(req.case_id), Arg::Quoted(_)) {
-        obs.fact("reap_skipped", "case id is not printable ASCII");
-        return Ok(vec![]);
-    }
-    s.marked(PH, req.case_id, Mark::Leftover, req).await
-}
-
-/// Flag and expunge exactly `uids` (UIDPLUS). Returns false when the server
-/// cannot do that safely and the messages were left alone.
-async fn delete(
-    s: &mut Session<'_>,
-    uids: &[u32],
-    obs: &mut Observation,
-) -> Result<bool, ProbeError> {
-    const PH: &str = "delete";
-    if !s.has_cap("UIDPLUS") {
-        obs.fact(
-            "not_deleted",
-            "server lacks UIDPLUS: probe left in the mailbox (a plain EXPUNGE would also remove the user's own \\Deleted mail)",
-        );
-        s.conn.note("no UIDPLUS: probe not deleted");
-        return Ok(false);
-    }
-    let set = imap_parse::uid_set(uids);
-    s.ok(
-        PH,
-        &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
-        SMALL_LITERAL,
-    )
-    .await?;
-    s.ok(PH, &format!("UID EXPUNGE {set}"), SMALL_LITERAL)
-        .await?;
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -1014,13 +627,5 @@ mod tests {
         assert_eq!(bye_kind(Some("UNAVAILABLE")), ErrorKind::TempReject);
         assert_eq!(verb("UID STORE 1 +FLAGS"), "UID STORE");
         assert_eq!(verb("SELECT INBOX"), "SELECT");
-    }
-
-    #[test]
-    fn fetch_uid_reads_atom() {
-        let items = vec![("UID".to_string(), Val::Atom("42".into()))];
-        assert_eq!(fetch_uid(&items), Some(42));
-        assert_eq!(fetch_uid(&[("UID".to_string(), Val::Nil)]), None);
-        assert_eq!(fetch_uid(&[]), None);
     }
 }
