@@ -50,6 +50,13 @@ impl Record {
             .iter()
             .any(|l| l.to_ascii_uppercase().starts_with(&v))
     }
+    /// Did the client send a line with the word `verb` anywhere (an IMAP
+    /// command comes after its tag)? Case-insensitive.
+    pub fn saw_word(&self, verb: &str) -> bool {
+        self.lines()
+            .iter()
+            .any(|l| l.split(' ').any(|w| w.eq_ignore_ascii_case(verb)))
+    }
     /// Bytes the fake managed to hand to the kernel for the client.
     pub fn sent_bytes(&self) -> usize {
         self.sent.load(Ordering::Relaxed)
@@ -239,6 +246,13 @@ impl FakeServer {
             }
         });
         FakeServer { addr, rec, task }
+    }
+
+    /// Keep serving until the test's runtime ends, and hand back what a
+    /// test needs to talk to the fake and read its record.
+    pub fn detach(self) -> (SocketAddr, Record) {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.addr, this.rec.clone())
     }
 
     /// An endpoint for this fake (host `fake`, verification as `tls_options`).

@@ -8,18 +8,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use healthmon::probe::probe_msg::RetrieveRequest;
 use healthmon::probe::{imap, pop3};
 use healthmon::result::{ErrorKind, Observation, ProbeError};
 use healthmon::secret::Secret;
-use healthmon::suite::model::{Proto, TlsMode, TlsSpec};
+use healthmon::suite::model::{Proto, TlsMode};
 use healthmon::suite::resolve::Endpoint;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+
+use crate::support::fakes::{FakeServer, Peer, Record, endpoint};
 
 const STEP: Duration = Duration::from_millis(800);
 /// No row may take longer than this (a few steps).
@@ -31,95 +31,14 @@ const SECRET: &str = "S3cr3t-\"hostile\\pw";
 
 // ------------------------------------------------------------------ fake
 
-/// What a fake recorded: the client's command lines, and bytes it sent.
-#[derive(Clone, Default)]
-struct Record {
-    cmds: Arc<Mutex<Vec<String>>>,
-    sent: Arc<AtomicUsize>,
-}
-
-impl Record {
-    fn cmds(&self) -> Vec<String> {
-        self.cmds.lock().unwrap().clone()
-    }
-    fn saw(&self, verb: &str) -> bool {
-        self.cmds()
-            .iter()
-            .any(|c| c.split(' ').any(|w| w.eq_ignore_ascii_case(verb)))
-    }
-}
-
-struct Peer {
-    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    w: tokio::net::tcp::OwnedWriteHalf,
-    rec: Record,
-}
-
-impl Peer {
-    /// Send bytes; false once the client has gone.
-    async fn send(&mut self, b: &[u8]) -> bool {
-        let ok = self.w.write_all(b).await.is_ok();
-        if ok {
-            self.rec.sent.fetch_add(b.len(), Ordering::Relaxed);
-        }
-        ok
-    }
-    async fn line(&mut self) -> Option<String> {
-        let mut v = Vec::new();
-        let n = (&mut self.r)
-            .take(65536)
-            .read_until(b'\n', &mut v)
-            .await
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        let s = String::from_utf8_lossy(&v).trim_end().to_string();
-        self.rec.cmds.lock().unwrap().push(s.clone());
-        Some(s)
-    }
-    /// Read exactly n bytes (an IMAP literal from the client).
-    async fn bytes(&mut self, n: usize) -> Option<Vec<u8>> {
-        let mut v = vec![0; n];
-        self.r.read_exact(&mut v).await.ok()?;
-        Some(v)
-    }
-}
-
-/// Start a fake; `serve` runs once per connection.
+/// Start a shared fake (`support::fakes`) that serves until the test ends;
+/// `serve` runs once per connection.
 async fn fake<F, Fut>(serve: F) -> (SocketAddr, Record)
 where
     F: Fn(Peer) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let rec = Record::default();
-    let r2 = rec.clone();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            let (r, w) = s.into_split();
-            let p = Peer {
-                r: BufReader::new(r),
-                w,
-                rec: r2.clone(),
-            };
-            tokio::spawn(serve(p));
-        }
-    });
-    (addr, rec)
-}
-
-fn endpoint(addr: SocketAddr, proto: Proto, tls: TlsMode) -> Endpoint {
-    Endpoint {
-        host: "fake".into(),
-        address: addr.ip().to_string(),
-        port: addr.port(),
-        proto,
-        tls,
-        tls_options: TlsSpec::default(),
-        auth: None,
-    }
+    FakeServer::start(serve).await.detach()
 }
 
 /// A probe message for message number / UID `n` (ours when `tok` is given).
@@ -614,9 +533,9 @@ async fn stripped_stls_and_starttls_fail_without_downgrade() {
     let o = run_pop3(addr, TlsMode::Starttls, &token()).await;
     o.expect("starttls", ErrorKind::Capability);
     assert!(
-        !rec.saw("USER") && !rec.saw("PASS") && !rec.saw("AUTH"),
+        !rec.saw_word("USER") && !rec.saw_word("PASS") && !rec.saw_word("AUTH"),
         "{:?}",
-        rec.cmds()
+        rec.lines()
     );
 
     let mut cfg = Imap::new(vec![]);
@@ -625,9 +544,9 @@ async fn stripped_stls_and_starttls_fail_without_downgrade() {
     let o = run_imap(addr, TlsMode::Starttls, &token()).await;
     o.expect("starttls", ErrorKind::Capability);
     assert!(
-        !rec.saw("LOGIN") && !rec.saw("AUTHENTICATE"),
+        !rec.saw_word("LOGIN") && !rec.saw_word("AUTHENTICATE"),
         "{:?}",
-        rec.cmds()
+        rec.lines()
     );
 }
 
@@ -685,9 +604,9 @@ async fn starttls_accepted_but_handshake_fails_or_data_is_injected() {
             let o = run(proto, addr, TlsMode::Starttls, &token()).await;
             o.expect("starttls", kind);
             assert!(
-                !rec.saw("USER") && !rec.saw("LOGIN") && !rec.saw("PASS"),
+                !rec.saw_word("USER") && !rec.saw_word("LOGIN") && !rec.saw_word("PASS"),
                 "{:?}",
-                rec.cmds()
+                rec.lines()
             );
         }
     }
@@ -706,9 +625,9 @@ async fn pop3_huge_retr_is_capped() {
     let e = o.expect("fetch", ErrorKind::Protocol);
     assert!(e.message.contains("larger than"), "{e}");
     assert!(
-        !rec.saw("DELE") && !rec.saw("QUIT"),
+        !rec.saw_word("DELE") && !rec.saw_word("QUIT"),
         "must leave without committing: {:?}",
-        rec.cmds()
+        rec.lines()
     );
     assert!(rec.sent.load(Ordering::Relaxed) < 64 * 1024 * 1024);
 }
@@ -724,7 +643,7 @@ async fn pop3_close_mid_retr_deletes_nothing() {
     let (addr, rec) = pop3_fake(cfg).await;
     let o = run_pop3(addr, TlsMode::None, &tok).await;
     o.expect("fetch", ErrorKind::Protocol);
-    assert!(!rec.saw("DELE"), "{:?}", rec.cmds());
+    assert!(!rec.saw_word("DELE"), "{:?}", rec.lines());
 }
 
 #[tokio::test]
@@ -740,7 +659,7 @@ async fn pop3_stat_announcing_millions_scans_only_the_newest() {
     let o = run_pop3(addr, TlsMode::None, &tok).await;
     assert!(o.res.is_ok(), "{:?}", o.res);
     o.bounded();
-    let cmds = rec.cmds();
+    let cmds = rec.lines();
     let tops = cmds.iter().filter(|c| c.starts_with("TOP ")).count();
     assert!(tops <= pop3::SCAN_NEWEST as usize, "{tops} TOPs");
     assert!(
@@ -795,7 +714,7 @@ async fn message_arriving_twice_is_deleted_twice() {
     assert!(o.res.is_ok(), "{:?}", o.res);
     assert_eq!(o.obs.facts.get("duplicates").map(String::as_str), Some("1"));
     let mut dele: Vec<String> = rec
-        .cmds()
+        .lines()
         .into_iter()
         .filter(|c| c.starts_with("DELE"))
         .collect();
@@ -811,7 +730,7 @@ async fn message_arriving_twice_is_deleted_twice() {
     let o = run_imap(addr, TlsMode::None, &tok).await;
     assert!(o.res.is_ok(), "{:?}", o.res);
     assert_eq!(o.obs.facts.get("duplicates").map(String::as_str), Some("1"));
-    let cmds = rec.cmds();
+    let cmds = rec.lines();
     assert!(
         cmds.iter()
             .any(|c| c.ends_with("UID STORE 5,9 +FLAGS.SILENT (\\Deleted)")),
@@ -832,7 +751,7 @@ async fn imap_untagged_flood_is_cut_off() {
     let o = run_imap(addr, TlsMode::None, &tok).await;
     let e = o.expect("delivery", ErrorKind::Protocol);
     assert!(e.message.contains("untagged"), "{e}");
-    assert!(!rec.saw("STORE") && !rec.saw("EXPUNGE"));
+    assert!(!rec.saw_word("STORE") && !rec.saw_word("EXPUNGE"));
 }
 
 #[tokio::test]
@@ -844,7 +763,7 @@ async fn imap_huge_body_literal_is_refused_on_announce() {
     let o = run_imap(addr, TlsMode::None, &tok).await;
     let e = o.expect("fetch", ErrorKind::Protocol);
     assert!(e.message.contains("literal"), "{e}");
-    assert!(!rec.saw("STORE") && !rec.saw("EXPUNGE"));
+    assert!(!rec.saw_word("STORE") && !rec.saw_word("EXPUNGE"));
 }
 
 #[tokio::test]
@@ -861,7 +780,7 @@ async fn imap_without_uidplus_never_deletes_or_expunges() {
     assert!(o.res.is_ok(), "{:?}", o.res);
     o.bounded();
     assert!(o.obs.facts.contains_key("not_deleted"), "{:?}", o.obs.facts);
-    for c in rec.cmds() {
+    for c in rec.lines() {
         let verb: Vec<String> = c
             .split(' ')
             .skip(1)
@@ -889,7 +808,7 @@ async fn imap_login_with_8bit_password_uses_a_literal_and_redacts_it() {
         .await
         .unwrap();
     let login = rec
-        .cmds()
+        .lines()
         .into_iter()
         .find(|c| c.contains("LOGIN"))
         .unwrap();
