@@ -31,7 +31,9 @@ use healthmon::suite::resolve::Endpoint;
 
 const STEP: Duration = Duration::from_millis(800);
 /// A row must end within this: one step per phase plus scheduling slack.
-const BOUND: Duration = Duration::from_millis(2500);
+/// Generous on purpose: every row's server would hold a probe without a
+/// deadline forever, and the hermetic binary runs rows side by side.
+const BOUND: Duration = Duration::from_secs(5);
 const PASSWORD: &str = "Ld4p-hostile-Secret";
 
 // ------------------------------------------------------------------ BER
@@ -287,10 +289,11 @@ async fn huge_announced_pdu_ends_in_time() {
     })
     .await;
     let o = run(&ep(&f, TlsMode::None), true).await;
-    // The fake pumps 100 MB on the test's own two workers, so wake-ups lag
-    // under load (seen: 2.8–3.5 s with an 0.8 s step); the point is that the
-    // probe ends at all — without its deadline it would read the whole 100 MB.
-    o.expect_within("bind", &[ErrorKind::Timeout, ErrorKind::Protocol], 6 * STEP);
+    // The fake pumps 100 MB on the test's own workers, so wake-ups lag under
+    // load (seen: 2.8-7 s with an 0.8 s step on CI); the point is that the
+    // probe ends at all: after its 100 MB the fake goes silent, so without a
+    // deadline the probe would wait for the rest of the PDU forever.
+    o.expect_within("bind", &[ErrorKind::Timeout, ErrorKind::Protocol], 20 * STEP);
 }
 
 /// Bind OK, then `entry_flood` answers the search (never a SearchResultDone).
