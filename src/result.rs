@@ -27,6 +27,28 @@ pub enum Status {
 }
 
 impl Status {
+    /// Exit code of a finished run whose worst status is `self`. An error
+    /// outranks a failure: a run that could not measure something must not
+    /// look "only" failed.
+    pub fn exit_code(self) -> i32 {
+        use crate::exit::{ERROR, FAILED, OK};
+        match self {
+            Status::Pass | Status::Skipped => OK,
+            Status::Warning | Status::Critical => FAILED,
+            Status::Error => ERROR,
+        }
+    }
+
+    /// Nagios plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    pub fn nagios_code(self) -> i32 {
+        match self {
+            Status::Pass | Status::Skipped => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Error => 3,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Skipped => "skipped",
@@ -315,4 +337,13 @@ impl RunSummary {
     pub fn verdict(&self, key: &str) -> Option<&Verdict> {
         self.verdicts.iter().find(|v| v.key() == key)
     }
+}
+
+/// What a security probe saw: the site refused (good) or accepted (bad).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecurityOutcome {
+    /// Refused as it must be; the text is the server's reply.
+    Refused(String),
+    /// Accepted what it must refuse; the text says what.
+    Accepted(String),
 }

@@ -101,7 +101,7 @@ pub async fn run(
         .unwrap_or(DEFAULT_PER_HOST)
         .max(1);
     let mut per_host: HashMap<(usize, String), Arc<Semaphore>> = HashMap::new();
-    let snapshot = Arc::new(crate::check::snapshot::Snapshot::new());
+    let snapshot = Arc::new(crate::hostcheck::snapshot::Snapshot::new());
 
     let order: Vec<String> = cases
         .iter()
@@ -246,7 +246,7 @@ fn uses_insecure_tls(s: &LoadedSuite) -> bool {
 async fn run_case(
     c: &TestCase,
     s: &LoadedSuite,
-    snap: &crate::check::snapshot::Snapshot,
+    snap: &crate::hostcheck::snapshot::Snapshot,
 ) -> CaseResult {
     let mut r = base_result(c, s);
     let t0 = Instant::now();
@@ -272,7 +272,7 @@ async fn run_case(
                     crate::judge::judge_security(&obs, out.as_ref())
                 }
                 CaseKind::Host(hc) => {
-                    let out = crate::check::run(hc, spec, snap, spec.step_timeout()).await;
+                    let out = crate::hostcheck::run(hc, spec, snap, spec.step_timeout()).await;
                     obs = out.observation;
                     (out.status, out.message)
                 }

@@ -3,9 +3,9 @@
 //! `--warning/--critical` ranges. Reporters read limits only from results.
 
 use crate::case::{CaseKind, TestCase};
-use crate::suite::checks::CheckSpec;
 use crate::nagios_range::{Range, num};
 use crate::result::{CaseLimits, RunSummary, Status};
+use crate::suite::checks::CheckSpec;
 use crate::suite::model::NumLimit;
 
 /// `--warning/--critical`: (warning, critical) ranges on each case's total

@@ -33,7 +33,7 @@ pub fn select(suites: &[LoadedSuite], opts: &RunOptions) -> (Vec<TestCase>, Vec<
         let host = opts
             .host
             .as_deref()
-            .map(|h| crate::check::select_host(&s.spec, (!h.is_empty()).then_some(h)));
+            .map(|h| crate::hostcheck::select_host(&s.spec, (!h.is_empty()).then_some(h)));
         for c in crate::case::expand::expand(&s.spec, i) {
             let keep = filter.matches(&c.id)
                 && rotation.as_ref().is_none_or(|ids| ids.contains(&c.id))

@@ -79,7 +79,7 @@ pub fn run(args: Args) -> i32 {
         let name = (!h.is_empty()).then_some(h.as_str());
         if !suites
             .iter()
-            .any(|s| crate::check::select_host(&s.spec, name).is_some())
+            .any(|s| crate::hostcheck::select_host(&s.spec, name).is_some())
         {
             eprintln!(
                 "healthmon run: --host {}: no host of the suite has that name or hostname",
@@ -152,7 +152,7 @@ pub fn run(args: Args) -> i32 {
                         "HEALTHMON UNKNOWN - another run holds the lock in {}",
                         reports_dir.display()
                     );
-                    exit::nagios_for_status(crate::result::Status::Error)
+                    crate::result::Status::Error.nagios_code()
                 }
                 LockError::Held(_) => exit::ERROR,
                 LockError::Io(_) => exit::INTERNAL,
@@ -170,7 +170,7 @@ pub fn run(args: Args) -> i32 {
     }
     let worst = done.summary.worst();
     match nagios {
-        true => exit::nagios_for_status(worst),
-        false => exit::for_status(worst),
+        true => worst.nagios_code(),
+        false => worst.exit_code(),
     }
 }

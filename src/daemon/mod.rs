@@ -278,7 +278,7 @@ async fn run_suite(
         tracing::warn!("job {}: alert: {e}", job.name);
     }
     let summary = done.summary;
-    let code = crate::exit::for_status(summary.worst());
+    let code = summary.worst().exit_code();
     tracing::info!(
         "job {}: run {} finished: {} cases, worst {}",
         job.name,

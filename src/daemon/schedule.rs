@@ -274,7 +274,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
             if !suites.is_empty()
                 && !suites
                     .iter()
-                    .any(|s| crate::check::select_host(&s.spec, want).is_some())
+                    .any(|s| crate::hostcheck::select_host(&s.spec, want).is_some())
             {
                 errs.push(jat(format!(
                     "host `{h}`: no host of the suites has that name"

@@ -186,8 +186,8 @@ async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Ou
     let Some(dir) = dir else {
         return Outcome::Unknown(format!("no queue check with config_dir on {mta}"));
     };
-    let snap = crate::check::snapshot::Snapshot::new();
-    let ctx = crate::check::Ctx {
+    let snap = crate::hostcheck::snapshot::Snapshot::new();
+    let ctx = crate::hostcheck::Ctx {
         host: mta,
         suite: s,
         snap: &snap,
@@ -200,7 +200,7 @@ async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Ou
         "-j".into(),
     ];
     let mut found = None;
-    let r = crate::check::command_lines(&ctx, "queue", &argv, |line| {
+    let r = crate::hostcheck::command_lines(&ctx, "queue", &argv, |line| {
         if found.is_none() {
             found = postqueue_entry(line.as_bytes(), qid);
         }

@@ -4,7 +4,7 @@
 //! A refusal is the expected result, so a 4xx/5xx reply is not an error here.
 
 use super::{imap, pop3, smtp};
-use crate::judge::SecurityOutcome;
+use crate::result::SecurityOutcome;
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, SuiteSpec};

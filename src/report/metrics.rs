@@ -104,7 +104,7 @@ fn value(v: f64) -> String {
 
 /// Nagios-style state of a case: 0 ok, 1 warning, 2 critical, 3 unknown.
 pub fn state(s: Status) -> f64 {
-    crate::exit::nagios_for_status(s) as f64
+    s.nagios_code() as f64
 }
 
 /// The component a case is about: its host for host/security checks, else

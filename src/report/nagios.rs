@@ -8,7 +8,7 @@
 //! 'rndtrip/ims1/mta1/mmp1/pop3 delivery'=301ms;3000;10000;0;
 //! ```
 //!
-//! The exit code comes from `exit::nagios_for_status` (0 OK, 1 WARNING,
+//! The exit code comes from `Status::nagios_code` (0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN); the status word always matches it.
 
 use std::collections::BTreeMap;
@@ -151,7 +151,7 @@ impl Nagios {
 const UOMS: &[&str] = &["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"];
 
 fn word(s: Status) -> &'static str {
-    match crate::exit::nagios_for_status(s) {
+    match s.nagios_code() {
         0 => "OK",
         1 => "WARNING",
         2 => "CRITICAL",

@@ -22,7 +22,7 @@ mod app {
 mod case {
     mod expand;
 }
-mod check {
+mod hostcheck {
     mod queue;
 }
 mod cmd {
@@ -31,7 +31,7 @@ mod cmd {
 mod daemon {
     mod process;
 }
-mod daily {
+mod daily_report {
     mod mailrate;
     mod report;
     mod send;

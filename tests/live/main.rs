@@ -20,7 +20,7 @@ mod app {
     mod run_cli;
     mod shard;
 }
-mod check {
+mod hostcheck {
     mod connections;
     mod files;
     mod ldap;

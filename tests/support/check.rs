@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use healthmon::case::HostCase;
-use healthmon::check::{self, CheckOutcome, CheckSpec, Snapshot};
+use healthmon::hostcheck::{self, CheckOutcome, CheckSpec, Snapshot};
 use healthmon::suite::model::SuiteSpec;
 
 /// suites/local.yaml as the runner sees it.
@@ -47,7 +47,7 @@ pub async fn run_with(
         host: host.to_string(),
         check,
     };
-    check::run(&case, suite, snap, Duration::from_secs(5)).await
+    hostcheck::run(&case, suite, snap, Duration::from_secs(5)).await
 }
 
 pub fn metric(o: &CheckOutcome, name: &str) -> f64 {

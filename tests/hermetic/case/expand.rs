@@ -35,9 +35,9 @@ prop_compose! {
             for (j, k) in checks.iter().filter(|(h, _)| *h == i) .enumerate() {
                 let name = Some(format!("c{j}"));
                 h.checks.push(match k.1 {
-                    0 => healthmon::check::CheckSpec::Queue(healthmon::check::queue::QueueSpec { name, ..Default::default() }),
-                    1 => healthmon::check::CheckSpec::System(healthmon::check::system::SystemSpec { name, ..Default::default() }),
-                    _ => healthmon::check::CheckSpec::Files(healthmon::check::files::FilesSpec { name, ..Default::default() }),
+                    0 => healthmon::hostcheck::CheckSpec::Queue(healthmon::hostcheck::queue::QueueSpec { name, ..Default::default() }),
+                    1 => healthmon::hostcheck::CheckSpec::System(healthmon::hostcheck::system::SystemSpec { name, ..Default::default() }),
+                    _ => healthmon::hostcheck::CheckSpec::Files(healthmon::hostcheck::files::FilesSpec { name, ..Default::default() }),
                 });
             }
             hosts.insert(m.clone(), h);

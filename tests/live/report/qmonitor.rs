@@ -5,7 +5,7 @@ use crate::support::site;
 use std::collections::BTreeMap;
 
 use crate::support::check::*;
-use healthmon::check::Snapshot;
+use healthmon::hostcheck::Snapshot;
 use healthmon::report::qmonitor;
 use healthmon::result::{CaseResult, RunSummary, Status};
 

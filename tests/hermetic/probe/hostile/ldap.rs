@@ -293,7 +293,11 @@ async fn huge_announced_pdu_ends_in_time() {
     // load (seen: 2.8-7 s with an 0.8 s step on CI); the point is that the
     // probe ends at all: after its 100 MB the fake goes silent, so without a
     // deadline the probe would wait for the rest of the PDU forever.
-    o.expect_within("bind", &[ErrorKind::Timeout, ErrorKind::Protocol], 20 * STEP);
+    o.expect_within(
+        "bind",
+        &[ErrorKind::Timeout, ErrorKind::Protocol],
+        20 * STEP,
+    );
 }
 
 /// Bind OK, then `entry_flood` answers the search (never a SearchResultDone).

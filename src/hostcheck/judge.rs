@@ -3,6 +3,7 @@
 //! Checks measure first (metrics in the observation), then call these helpers;
 //! the worst finding wins and every finding becomes part of the message.
 
+use crate::fmt;
 use crate::result::Status;
 use crate::suite::model::NumLimit;
 
@@ -11,42 +12,32 @@ use crate::suite::model::NumLimit;
 /// Returns the status and, when not pass, a one-line reason such as
 /// `deferred 12 > critical 10`.
 pub fn judge_num(name: &str, value: f64, lim: &NumLimit) -> (Status, Option<String>) {
-    let v = fmt_num(value);
+    let v = fmt::num(value);
     if let Some(c) = lim.critical.filter(|c| value > *c) {
         return (
             Status::Critical,
-            Some(format!("{name} {v} > critical {}", fmt_num(c))),
+            Some(format!("{name} {v} > critical {}", fmt::num(c))),
         );
     }
     if let Some(c) = lim.critical_below.filter(|c| value < *c) {
         return (
             Status::Critical,
-            Some(format!("{name} {v} < critical {}", fmt_num(c))),
+            Some(format!("{name} {v} < critical {}", fmt::num(c))),
         );
     }
     if let Some(w) = lim.warning.filter(|w| value > *w) {
         return (
             Status::Warning,
-            Some(format!("{name} {v} > warning {}", fmt_num(w))),
+            Some(format!("{name} {v} > warning {}", fmt::num(w))),
         );
     }
     if let Some(w) = lim.warning_below.filter(|w| value < *w) {
         return (
             Status::Warning,
-            Some(format!("{name} {v} < warning {}", fmt_num(w))),
+            Some(format!("{name} {v} < warning {}", fmt::num(w))),
         );
     }
     (Status::Pass, None)
-}
-
-/// Numbers as people write them: `12`, `0.5`, `97.3`.
-pub fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
 }
 
 /// Accumulates findings of one check: worst status plus the reasons in order.

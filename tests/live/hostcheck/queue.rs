@@ -124,7 +124,7 @@ async fn mta1_held_mail_makes_queue_critical_and_repair_passes() {
     // The suite's check, judged on hold only: deferred mail left by other
     // tests' faults must not decide this one.
     let mut check = suite_check(&suite, "mta1", "queue");
-    if let healthmon::check::CheckSpec::Queue(q) = &mut check {
+    if let healthmon::hostcheck::CheckSpec::Queue(q) = &mut check {
         q.thresholds.retain(|k, _| k == "hold");
         assert!(
             q.thresholds.contains_key("hold"),

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use healthmon::daily::{self, formats::FormatsFile};
+use healthmon::daily_report::{self, formats::FormatsFile};
 
-fn report(date: NaiveDate, log: &Path, reports: &Path) -> daily::DailyReport {
+fn report(date: NaiveDate, log: &Path, reports: &Path) -> daily_report::DailyReport {
     let mut formats = FormatsFile::builtin();
     formats.mail_log = Some(log.to_path_buf());
-    daily::build(&daily::Options {
+    daily_report::build(&daily_report::Options {
         reports: reports.to_path_buf(),
         date,
         site: None,
@@ -42,7 +42,7 @@ fn message_rate_section_counts_the_day_of_the_mail_log() {
     assert_eq!(get("messages received"), client_lines.to_string());
     let sent = text.lines().filter(|l| l.contains(" status=sent ")).count();
     assert_eq!(get("recipients delivered"), sent.to_string());
-    let txt = daily::render_text::render(&r);
+    let txt = daily_report::render_text::render(&r);
     let row = txt
         .lines()
         .find(|l| l.starts_with("| messages received"))

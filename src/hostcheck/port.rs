@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::judge::fmt_num;
+use crate::fmt;
 use crate::probe::wire::Conn;
 use crate::result::{ErrorKind, Observation, Status};
 pub use crate::suite::checks::port::PortSpec;
@@ -72,7 +72,7 @@ pub async fn check(spec: &PortSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
                 .cert_expiry_warning_days
                 .or(ep.tls_options.expiry_warning_days)
                 .unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS);
-            let shown = fmt_num(days.floor());
+            let shown = fmt::num(days.floor());
             if let Some(c) = spec.cert_expiry_critical_days.filter(|c| days < *c as f64) {
                 f.add(
                     Status::Critical,

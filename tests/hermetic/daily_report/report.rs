@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use healthmon::daily::{self, formats::FormatsFile};
+use healthmon::daily_report::{self, formats::FormatsFile};
 use healthmon::result::*;
 
 fn at(day: u32, h: u32, m: u32) -> DateTime<Utc> {
@@ -170,8 +170,8 @@ fn fixture(reports: &Path) -> usize {
     day.len()
 }
 
-fn build(reports: &Path) -> daily::DailyReport {
-    daily::build(&daily::Options {
+fn build(reports: &Path) -> daily_report::DailyReport {
+    daily_report::build(&daily_report::Options {
         reports: reports.to_path_buf(),
         date: NaiveDate::from_ymd_opt(2025, 1, 10).unwrap(),
         site: Some("local".into()),
@@ -190,7 +190,7 @@ fn text_report_matches_the_seed_table_layout() {
     let d = tempfile::tempdir().unwrap();
     fixture(d.path());
     let r = build(d.path());
-    let text = daily::render_text::render(&r);
+    let text = daily_report::render_text::render(&r);
     let text = text.replace(&d.path().display().to_string(), "<reports>");
     assert_eq!(text, EXPECTED_TEXT, "\n--- got ---\n{text}");
 }
@@ -236,13 +236,14 @@ fn numbers_incidents_baseline_and_csv() {
     );
     assert_eq!(r.queues.len(), 3, "active, deferred, hold series");
     assert!(r.notes.iter().any(|n| n.contains("broken.json")));
-    let csv = daily::render_csv::render(&r);
+    let csv = daily_report::render_csv::render(&r);
     let lines: Vec<&str> = csv.split("\r\n").collect();
     assert_eq!(
         lines[1],
         "2025-01-10,local,rndtrip/ims1/mta1/mmp1/pop3,roundtrip,4,1,100.0,1000.0,1100.0,3000.0,3000.0,700.0,100.0,latency"
     );
-    let json: serde_json::Value = serde_json::from_str(&daily::render_json::render(&r)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&daily_report::render_json::render(&r)).unwrap();
     assert_eq!(json["incidents"][1]["key"], "store2/imap");
 }
 
@@ -305,7 +306,7 @@ fn html_renders_in_headless_chromium_with_chart_points() {
     let d = tempfile::tempdir().unwrap();
     fixture(d.path());
     let r = build(d.path());
-    let html = daily::render_html::render(&r);
+    let html = daily_report::render_html::render(&r);
     let external = html.replace("http://www.w3.org/2000/svg", "");
     assert!(
         !external.contains("http://") && !external.contains("https://"),

@@ -1,6 +1,6 @@
 //! processes: expected processes with count, RSS and CPU limits (check_procs).
 
-use super::judge::fmt_num;
+use crate::fmt;
 use super::snapshot::ProcInfo;
 use crate::result::Status;
 pub use crate::suite::checks::processes::{ProcessExpect, ProcessesSpec};
@@ -93,7 +93,7 @@ pub async fn check(spec: &ProcessesSpec, ctx: &super::Ctx<'_>) -> super::CheckOu
                         "{} pid {}: rss {} MB > {lim} MB",
                         m.label,
                         p.pid,
-                        fmt_num(mb)
+                        fmt::num(mb)
                     ),
                 );
             }
@@ -107,7 +107,7 @@ pub async fn check(spec: &ProcessesSpec, ctx: &super::Ctx<'_>) -> super::CheckOu
             if let Some(lim) = e.max_cpu_percent.filter(|l| cpu > *l) {
                 f.add(
                     Status::Warning,
-                    format!("{} pid {pid}: cpu {}% > {lim}%", m.label, fmt_num(cpu)),
+                    format!("{} pid {pid}: cpu {}% > {lim}%", m.label, fmt::num(cpu)),
                 );
             }
         }

@@ -1,7 +1,7 @@
 //! queue check: the Sun counters sample is parsed per channel (checks run
 //! on suites/local.yaml, which needs the site's files: live/check/queue.rs).
 
-use healthmon::check::queue::parse_sun_counters;
+use healthmon::hostcheck::queue::parse_sun_counters;
 
 use crate::support::site;
 

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::check::*;
-use healthmon::check::Snapshot;
+use healthmon::hostcheck::Snapshot;
 use healthmon::result::Status;
 
 fn proc_kb(key: &str) -> f64 {
