@@ -9,6 +9,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod architecture;
+
 mod alert {
     mod alertmanager;
     mod channels;
