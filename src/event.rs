@@ -1,4 +1,4 @@
-//! Runner events (nextest style): the runner emits, reporters consume; a
+//! Runner events (nextest style): the application layer (`app::execute`) emits, reporters consume; a
 //! reporter never drives execution.
 
 use crate::result::{CaseResult, RunSummary};

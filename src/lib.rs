@@ -4,7 +4,7 @@
 //! - `suite`   — the YAML suite language: model, load, validate, expand.
 //! - `case`    — expanded test cases with stable ids.
 //! - `probe`   — network probes (SMTP, POP3, IMAP, LDAP ...): measure, never judge.
-//! - `check`   — host checks (queue, system, connections, processes, files, ldap, port).
+//! - `hostcheck` — host checks (queue, system, connections, processes, files, ldap, port).
 //! - `judge`   — observation + thresholds → status.
 //! - `app`     — one run from selection to alerts (`run_once`): select, lock,
 //!   execute (concurrently, emitting events), judge step, reports, alerts.

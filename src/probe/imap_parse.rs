@@ -1,7 +1,7 @@
 //! IMAP response parsing (RFC 3501/9051 subset a probe needs): tagged and
 //! untagged status, CAPABILITY, SEARCH, EXISTS, FETCH with literals.
 //!
-//! The reader in `imap.rs` joins a response's line pieces into `text` and
+//! The reader in `imap/client.rs` joins a response's line pieces into `text` and
 //! stores each `{n}` literal's payload in `literals`; this module turns that
 //! into values without copying payloads. Everything is bounded: list nesting
 //! is capped, numbers are checked, and garbage is an `Err`, never a panic.

@@ -1,5 +1,5 @@
 //! Reporters: pure functions of a finished run (nextest/hurl split). The
-//! runner emits events and produces a `RunSummary`; reporters only read it
+//! application layer (`app`) emits events and produces a `RunSummary`; reporters only read it
 //! and never drive execution.
 //!
 //! Adding an output format = one new file + one line in [`FORMATS`] (stdout

@@ -1,7 +1,7 @@
 //! Host checks as a suite declares them (`hosts.X.checks: [- queue: {...}]`):
 //! each kind's YAML keys, its validation rules, the limits it puts on its
 //! metrics and what it tells isolation. How a kind observes the machine
-//! lives in `check::<kind>`, which imports its spec from here.
+//! lives in `hostcheck::<kind>`, which imports its spec from here.
 //!
 //! A new kind: one file here (its spec + `impl CheckKind`), one line in
 //! `check_kinds!` below, and its observation in `check/` (one file + one line).
