@@ -68,7 +68,7 @@ fn summarize(name: &str, runs: &[Usage]) -> (f64, f64) {
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     std::env::set_current_dir(&root).unwrap();
-    // Same lock as the tests (tests/common): wait while a test injects faults.
+    // Same lock as the tests (tests/support/site.rs): wait while a test injects faults.
     let lock = std::fs::File::options()
         .create(true)
         .truncate(false)

@@ -6,7 +6,7 @@
 //! to pflogsumm, peak RSS of each child (wait4 ru_maxrss), a single-core run
 //! (taskset -c 0), and whether the totals agree.
 
-#[path = "../tests/fixtures/logstats/gen.rs"]
+#[path = "../tests/support/loggen.rs"]
 mod loggen;
 
 use std::io::BufWriter;

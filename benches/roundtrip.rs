@@ -209,7 +209,7 @@ fn main() {
     let (suites, _) = healthmon::suite::load_all(&[suite_path]).expect("load suites/local.yaml");
     let suite: &LoadedSuite = &suites[0];
     let spec = &suite.spec;
-    let cases = healthmon::suite::expand::expand(spec, 0);
+    let cases = healthmon::case::expand::expand(spec, 0);
     let password = healthmon::probe::roundtrip::resolve_password(spec, "ims1")
         .expect("site secrets (is the site up?)");
     let cfg =
@@ -305,16 +305,16 @@ fn main() {
         d.per_host_concurrency = Some(256);
     }
     for (what, ss) in [("suite limits", &suites), ("limits lifted", &lifted)] {
-        let opts = healthmon::runner::RunOptions {
+        let opts = healthmon::app::RunOptions {
             only: vec!["rndtrip/*".into()],
             isolate: false,
             ..Default::default()
         };
-        let (sel, skipped) = healthmon::runner::select(ss, &opts);
+        let (sel, skipped) = healthmon::app::select(ss, &opts);
         let n = sel.len();
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let t0 = Instant::now();
-        let run = rt.block_on(healthmon::runner::run(ss, sel, skipped, &opts, tx));
+        let run = rt.block_on(healthmon::app::execute::run(ss, sel, skipped, &opts, tx));
         let wall = ms(t0.elapsed());
         let bad: Vec<_> = run
             .results

@@ -4,7 +4,8 @@
 //! error is `Error` (could not measure) whatever the timings say; otherwise
 //! every timed phase with a limit is compared and the worst breach wins.
 
-use crate::result::{Observation, Status};
+use crate::fmt::ms_compact;
+use crate::result::{Observation, SecurityOutcome, Status};
 use crate::suite::model::{Limit, Thresholds};
 
 /// Phases of an SMTP submission, in the order the probe records them.
@@ -84,33 +85,15 @@ fn breach(phase: &str, ms: f64, limit: &Limit) -> Option<(Status, String)> {
     if let Some(c) = over(limit.critical) {
         return Some((
             Status::Critical,
-            format!("{phase} {} > critical {c}", fmt_ms(ms)),
+            format!("{phase} {} > critical {c}", ms_compact(ms)),
         ));
     }
     over(limit.warning).map(|w| {
         (
             Status::Warning,
-            format!("{phase} {} > warning {w}", fmt_ms(ms)),
+            format!("{phase} {} > warning {w}", ms_compact(ms)),
         )
     })
-}
-
-/// `850ms`, `12.3s`.
-pub fn fmt_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.1}s", ms / 1000.0)
-    } else {
-        format!("{ms:.0}ms")
-    }
-}
-
-/// What a security probe saw: the site refused (good) or accepted (bad).
-#[derive(Debug, Clone, PartialEq)]
-pub enum SecurityOutcome {
-    /// Refused as it must be; the text is the server's reply.
-    Refused(String),
-    /// Accepted what it must refuse; the text says what.
-    Accepted(String),
 }
 
 /// Security cases have no thresholds: refused = pass, accepted = critical,

@@ -6,22 +6,25 @@
 //! - `probe`   — network probes (SMTP, POP3, IMAP, LDAP ...): measure, never judge.
 //! - `check`   — host checks (queue, system, connections, processes, files, ldap, port).
 //! - `judge`   — observation + thresholds → status.
-//! - `runner`  — runs cases concurrently, emits events.
+//! - `app`     — one run from selection to alerts (`run_once`): select, lock,
+//!   execute (concurrently, emitting events), judge step, reports, alerts.
 //! - `report`  — reporters: terminal, systest.log, qmonitor.log, JUnit, JSON ...
 //! - `alert`   — alert state machine and delivery channels.
 //! - `result`, `event`, `exit`, `secret`, `atomic` — shared small pieces.
 
 pub mod alert;
+pub mod app;
 pub mod atomic;
 pub mod case;
-pub mod check;
 pub mod cli;
 pub mod cmd;
 pub mod daemon;
-pub mod daily;
+pub mod daily_report;
 pub mod event;
 pub mod exit;
 pub mod filter;
+pub mod fmt;
+pub mod hostcheck;
 pub mod isolate;
 pub mod judge;
 pub mod logging;
@@ -30,7 +33,6 @@ pub mod nagios_range;
 pub mod probe;
 pub mod report;
 pub mod result;
-pub mod runner;
 pub mod secret;
 pub mod status;
 pub mod suite;

@@ -42,7 +42,7 @@ impl Range {
     }
 }
 
-fn num(s: &str, whole: &str) -> Result<f64, String> {
+fn parse_num(s: &str, whole: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
         .map_err(|_| format!("`{whole}`: `{s}` is not a number"))?;
@@ -66,17 +66,17 @@ impl FromStr for Range {
             ));
         }
         let (start, end) = match body.split_once(':') {
-            None => (Some(0.0), Some(num(body, text)?)),
+            None => (Some(0.0), Some(parse_num(body, text)?)),
             Some((s, e)) => {
                 let start = match s {
                     "~" => None,
                     "" => Some(0.0),
-                    s => Some(num(s, text)?),
+                    s => Some(parse_num(s, text)?),
                 };
                 let end = if e.is_empty() {
                     None
                 } else {
-                    Some(num(e, text)?)
+                    Some(parse_num(e, text)?)
                 };
                 (start, end)
             }
@@ -111,6 +111,17 @@ impl fmt::Display for Range {
             }
         }
     }
+}
+
+/// A perfdata number: up to 3 decimals, no exponent, no trailing zeros
+/// (`[-0-9.]+`).
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "0".into();
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 /// clap value parser for `--warning/--critical`.

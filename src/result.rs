@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::nagios_range::Range;
+use crate::suite::model::{NumLimit, Thresholds};
+
 /// Outcome of one case, ordered by severity (used to compute the worst).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -24,6 +27,28 @@ pub enum Status {
 }
 
 impl Status {
+    /// Exit code of a finished run whose worst status is `self`. An error
+    /// outranks a failure: a run that could not measure something must not
+    /// look "only" failed.
+    pub fn exit_code(self) -> i32 {
+        use crate::exit::{ERROR, FAILED, OK};
+        match self {
+            Status::Pass | Status::Skipped => OK,
+            Status::Warning | Status::Critical => FAILED,
+            Status::Error => ERROR,
+        }
+    }
+
+    /// Nagios plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    pub fn nagios_code(self) -> i32 {
+        match self {
+            Status::Pass | Status::Skipped => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Error => 3,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Skipped => "skipped",
@@ -247,6 +272,24 @@ pub struct CaseResult {
     /// Key of the isolation verdict that explains this case, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
+    /// What the case was judged against. Not in the results JSON: that
+    /// file's shape stays as it was and none of its readers needs limits.
+    #[serde(skip)]
+    pub limits: CaseLimits,
+}
+
+/// The limits a case was judged against, recorded with its result by the
+/// run's judge step so that reporters never go back to the suite (which a
+/// daemon reload may have changed since).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseLimits {
+    /// Round trips: the suite's limit per timed phase.
+    pub phases: Thresholds,
+    /// `--warning/--critical`: (warning, critical) ranges on the total time
+    /// in ms; where given, they replaced the suite's `total` limit.
+    pub total: (Option<Range>, Option<Range>),
+    /// Host checks: the limits per metric.
+    pub metrics: BTreeMap<String, NumLimit>,
 }
 
 impl CaseResult {
@@ -272,6 +315,15 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// The run's suites' names, comma-joined (the key of a suite's runs in
+    /// the daemon and the `suite` label of its metrics).
+    pub fn suite_key(&self) -> String {
+        if self.suites.is_empty() {
+            self.site.clone()
+        } else {
+            self.suites.join(",")
+        }
+    }
     pub fn worst(&self) -> Status {
         self.results
             .iter()
@@ -285,4 +337,13 @@ impl RunSummary {
     pub fn verdict(&self, key: &str) -> Option<&Verdict> {
         self.verdicts.iter().find(|v| v.key() == key)
     }
+}
+
+/// What a security probe saw: the site refused (good) or accepted (bad).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecurityOutcome {
+    /// Refused as it must be; the text is the server's reply.
+    Refused(String),
+    /// Accepted what it must refuse; the text says what.
+    Accepted(String),
 }

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     match healthmon::suite::load(&path) {
         Ok((s, _warnings)) => {
             let ids = |minute| -> Vec<String> {
-                healthmon::suite::expand::expand(&s.spec, minute)
+                healthmon::case::expand::expand(&s.spec, minute)
                     .into_iter()
                     .map(|c| c.id)
                     .collect()

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::AlertReport;
-use super::config::{AlertingSpec, RouteSpec};
 use super::notice::Notice;
 use super::spool::{self, SpoolItem};
+use crate::suite::alerting::{AlertingSpec, RouteSpec};
 use crate::suite::model::SuiteSpec;
 
 pub struct Router<'a> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::config::Policy;
+use crate::suite::alerting::Policy;
 
 pub const STATE_FILE: &str = "alert-state.json";
 const LOCK_FILE: &str = "alert-state.lock";

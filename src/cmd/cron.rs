@@ -63,10 +63,7 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>) -> Str
     let _ = writeln!(o, "MAILTO=\"\"");
     for s in suites {
         let suite = sh(&absolute(&s.path));
-        let dir = reports
-            .map(Path::to_path_buf)
-            .or_else(|| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))
-            .unwrap_or_else(|| PathBuf::from("reports"));
+        let dir = crate::app::reports_dir(reports, std::slice::from_ref(s));
         let rep = sh(&absolute(&dir));
         let _ = writeln!(o, "\n# site {} ({})", s.spec.site, s.path.display());
         let rotates = s

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> i32 {
         .iter()
         .enumerate()
         .flat_map(|(i, s)| {
-            crate::suite::expand::expand(&s.spec, i)
+            crate::case::expand::expand(&s.spec, i)
                 .into_iter()
                 .map(move |c| (i, c))
         })

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::daily::{self, formats::FormatsFile};
+use crate::daily_report::{self, formats::FormatsFile};
 use crate::exit;
 
 #[derive(Debug, clap::Args)]
@@ -103,14 +103,14 @@ pub fn run(args: Args) -> i32 {
         .state_dir
         .clone()
         .unwrap_or_else(|| reports.join("state"));
-    let opts = daily::Options {
+    let opts = daily_report::Options {
         reports: reports.clone(),
         date,
         site: suite.as_ref().map(|s| s.site.clone()),
         formats,
         state_dir: Some(state_dir.clone()),
     };
-    let report = daily::build(&opts);
+    let report = daily_report::build(&opts);
     for n in &report.notes {
         tracing::warn!("{n}");
     }
@@ -120,7 +120,7 @@ pub fn run(args: Args) -> i32 {
         if args.stdout {
             print!("{body}");
         } else {
-            match daily::write(&reports, date, &ext, &body) {
+            match daily_report::write(&reports, date, &ext, &body) {
                 Ok(p) => println!("{}", p.display()),
                 Err(e) => {
                     eprintln!(

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
+use crate::app::{self, LockError, Outcome, Request, RunOptions};
+use crate::event::RunEvent;
 use crate::exit;
-use crate::report::{self, Outputs, Reporter};
-use crate::runner::{self, RunOptions};
+use crate::report;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -48,7 +49,7 @@ pub struct Args {
     #[arg(long)]
     pub no_alerts: bool,
     /// Run the K-th of N deterministic partitions of the cases (e.g. 2/3).
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    #[arg(long, value_name = "K/N", value_parser = app::parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// Nagios range on each case's total time in ms (e.g. 5000, @0:10); replaces the suite's `total` warning.
     #[arg(long, value_name = "RANGE", value_parser = crate::nagios_range::parse)]
@@ -59,24 +60,6 @@ pub struct Args {
     /// Also write Prometheus metrics to DIR/healthmon_<site>.prom (node_exporter textfile collector).
     #[arg(long, value_name = "DIR")]
     pub textfile: Option<PathBuf>,
-}
-
-pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let (k, n) = s
-        .split_once('/')
-        .ok_or_else(|| format!("`{s}`: expected K/N, e.g. 1/3"))?;
-    let k: u32 = k
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}`: K is not a number"))?;
-    let n: u32 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}`: N is not a number"))?;
-    if n == 0 || k == 0 || k > n {
-        return Err(format!("`{s}`: need 1 <= K <= N"));
-    }
-    Ok((k, n))
 }
 
 pub fn run(args: Args) -> i32 {
@@ -96,7 +79,7 @@ pub fn run(args: Args) -> i32 {
         let name = (!h.is_empty()).then_some(h.as_str());
         if !suites
             .iter()
-            .any(|s| crate::check::select_host(&s.spec, name).is_some())
+            .any(|s| crate::hostcheck::select_host(&s.spec, name).is_some())
         {
             eprintln!(
                 "healthmon run: --host {}: no host of the suite has that name or hostname",
@@ -119,52 +102,7 @@ pub fn run(args: Args) -> i32 {
         isolate: !args.no_isolate,
         shard: args.shard,
     };
-    let reports_dir = args
-        .reports
-        .clone()
-        .or_else(|| {
-            suites
-                .iter()
-                .find_map(|s| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))
-        })
-        .unwrap_or_else(|| PathBuf::from("reports"));
-    let out = Outputs {
-        junit: args
-            .junit
-            .clone()
-            .unwrap_or_else(|| reports_dir.join("junit.xml")),
-        reports_dir,
-    };
     let nagios = args.format == "nagios";
-    let _lock = match runner::lock(&out.reports_dir) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("healthmon run: {e}");
-            return match e {
-                runner::LockError::Held(_) => {
-                    // Unknown, not critical: nothing was measured. The next run
-                    // that gets the lock reports that this one was skipped.
-                    runner::note_skipped_run(&out.reports_dir);
-                    if nagios {
-                        println!(
-                            "HEALTHMON UNKNOWN - another run holds the lock in {}",
-                            out.reports_dir.display()
-                        );
-                        exit::nagios_for_status(crate::result::Status::Error)
-                    } else {
-                        exit::ERROR
-                    }
-                }
-                runner::LockError::Io(_) => exit::INTERNAL,
-            };
-        }
-    };
-    let skipped_runs = runner::take_skipped_runs(&out.reports_dir);
-    let (cases, skipped) = runner::select(&suites, &opts);
-    if cases.is_empty() {
-        eprintln!("healthmon run: no case selected (check --only/--skip/--rotate/--host/--shard)");
-    }
-
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -175,70 +113,64 @@ pub fn run(args: Args) -> i32 {
             return exit::INTERNAL;
         }
     };
-    let mut summary = rt.block_on(async {
+    let req = Request {
+        suites: &suites,
+        opts,
+        reports: args.reports.clone(),
+        junit: args.junit.clone(),
+        alerts: !args.no_alerts,
+        state_dir: None,
+        total: (args.warning, args.critical),
+        textfile: args.textfile.clone(),
+        stdout: Some(stdout_report),
+    };
+    let outcome = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let progress = tokio::spawn(async move {
             let mut p = report::terminal::Progress::new();
             while let Some(ev) = rx.recv().await {
+                if let RunEvent::RunStarted { total: 0, .. } = ev {
+                    eprintln!(
+                        "healthmon run: no case selected (check --only/--skip/--rotate/--host/--shard)"
+                    );
+                }
                 p.on_event(&ev);
             }
         });
-        let s = runner::run(&suites, cases, skipped, &opts, tx).await;
+        let o = app::run_once(req, tx).await;
         let _ = progress.await;
-        s
+        o
     });
-    summary.notes.extend(skipped_runs);
-
-    // Files first (they are the record), then stdout.
-    let mut failed = false;
-    let limits = (args.warning, args.critical);
-    report::nagios::apply_total(&mut summary, &suites, limits);
-    let stdout_report: Box<dyn Reporter> = match nagios {
-        true => Box::new(report::nagios::Nagios::new(&suites, limits)),
-        false => stdout_report,
+    let done = match outcome {
+        Outcome::Finished(f) => f,
+        Outcome::Refused { reports_dir, error } => {
+            eprintln!("healthmon run: {error}");
+            return match error {
+                // Unknown, not critical: nothing was measured.
+                LockError::Held(_) if nagios => {
+                    println!(
+                        "HEALTHMON UNKNOWN - another run holds the lock in {}",
+                        reports_dir.display()
+                    );
+                    crate::result::Status::Error.nagios_code()
+                }
+                LockError::Held(_) => exit::ERROR,
+                LockError::Io(_) => exit::INTERNAL,
+            };
+        }
     };
-    let mut reporters: Vec<Box<dyn Reporter>> = report::file_reporters();
-    reporters.push(stdout_report);
-    if let Some(dir) = &args.textfile
-        && let Err(e) = report::metrics::write_textfile(dir, &summary)
-    {
-        eprintln!("healthmon run: textfile: {e}");
-        failed = true;
+    for e in &done.report_errors {
+        eprintln!("healthmon run: {e}");
     }
-    for r in &reporters {
-        if let Err(e) = r.report(&summary, &out) {
-            eprintln!("healthmon run: {} report failed: {e}", r.name());
-            failed = true;
-        }
+    for e in &done.alert_errors {
+        tracing::warn!("alert: {e}");
     }
-    // Alerts after the record is written: state machine + channels, per suite.
-    if !args.no_alerts {
-        let state_dir = out.reports_dir.join("state");
-        for s in &suites {
-            let a = rt.block_on(crate::alert::process(&summary, &s.spec, &state_dir));
-            for e in a.errors.iter().chain(&a.failed) {
-                tracing::warn!("alert: {e}");
-            }
-        }
-    }
-    if failed {
+    if !done.report_errors.is_empty() {
         return exit::INTERNAL;
     }
+    let worst = done.summary.worst();
     match nagios {
-        true => exit::nagios_for_status(summary.worst()),
-        false => exit::for_status(summary.worst()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn shard_syntax() {
-        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
-        assert!(parse_shard("0/3").is_err());
-        assert!(parse_shard("4/3").is_err());
-        assert!(parse_shard("3").is_err());
-        assert!(parse_shard("a/3").is_err());
+        true => worst.nagios_code(),
+        false => worst.exit_code(),
     }
 }

@@ -73,7 +73,7 @@ pub fn summarize(s: &LoadedSuite) -> Summary {
                 .map_or_else(|| "none".into(), |r| r.describe()),
         })
         .collect();
-    let expanded = crate::suite::expand::expand(spec, 0);
+    let expanded = crate::case::expand::expand(spec, 0);
     let mut cases: BTreeMap<String, usize> = ["roundtrip", "security", "host"]
         .iter()
         .map(|k| (k.to_string(), 0))
@@ -94,7 +94,7 @@ pub fn summarize(s: &LoadedSuite) -> Summary {
         roles,
         accounts,
         cases,
-        matrix_skipped: crate::suite::expand::matrix_skipped(spec),
+        matrix_skipped: crate::case::expand::matrix_skipped(spec),
         rotation,
     }
 }

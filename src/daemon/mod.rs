@@ -11,7 +11,8 @@
 //! due, and never stacks: a job still running at its next due time is
 //! skipped and counted. Due times that passed while suspended are counted as
 //! missed and only the latest is run. Runs are in-process (one runtime, one
-//! state), each suite under the same run lock as `healthmon run`.
+//! state), each suite through `app::run_once` like `healthmon run` (same run
+//! lock, same note when the lock refuses a run).
 
 pub mod http;
 pub mod schedule;
@@ -28,8 +29,7 @@ pub use state::{DaemonState, SharedState};
 
 use self::schedule::{Config, Job};
 use self::signals::{Sig, Signals};
-use crate::report::{self, Outputs};
-use crate::runner::{self, RunOptions};
+use crate::app::{self, Outcome, Request, RunOptions};
 
 /// Longest single sleep of a scheduling task: bounds how late a due time is
 /// noticed after a suspend or a wall-clock step.
@@ -238,55 +238,47 @@ pub async fn run_job(job: &Job, cfg: &Config, state: &SharedState) -> i32 {
     worst
 }
 
-pub fn reports_dir(s: &crate::suite::LoadedSuite, cfg: &Config) -> std::path::PathBuf {
-    cfg.reports
-        .clone()
-        .or_else(|| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))
-        .unwrap_or_else(|| "reports".into())
-}
-
 async fn run_suite(
     job: &Job,
     s: &crate::suite::LoadedSuite,
     cfg: &Config,
     state: &SharedState,
 ) -> i32 {
-    let opts = RunOptions {
-        only: job.spec.only.clone(),
-        skip: job.spec.skip.clone(),
-        rotate_minute: job.spec.rotate.then(|| Local::now().minute()),
-        host: job.spec.host.clone(),
-        isolate: job.spec.isolate,
-        shard: job.shard,
+    let req = Request {
+        suites: std::slice::from_ref(s),
+        opts: RunOptions {
+            only: job.spec.only.clone(),
+            skip: job.spec.skip.clone(),
+            rotate_minute: job.spec.rotate.then(|| Local::now().minute()),
+            host: job.spec.host.clone(),
+            isolate: job.spec.isolate,
+            shard: job.shard,
+        },
+        reports: cfg.reports.clone(),
+        junit: None,
+        alerts: true,
+        state_dir: cfg.state_dir.clone(),
+        total: (None, None),
+        textfile: None,
+        stdout: None,
     };
-    let dir = reports_dir(s, cfg);
-    let _lock = match runner::lock(&dir) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!("job {}: {e}; this run is skipped", job.name);
+    // Nobody listens to progress events in the daemon: a closed receiver is fine.
+    let (tx, _) = tokio::sync::mpsc::unbounded_channel();
+    let done = match app::run_once(req, tx).await {
+        Outcome::Finished(f) => f,
+        Outcome::Refused { error, .. } => {
+            tracing::warn!("job {}: {error}; this run is skipped", job.name);
             return crate::exit::ERROR;
         }
     };
-    let suites = std::slice::from_ref(s);
-    let (cases, skipped) = runner::select(suites, &opts);
-    // Nobody listens to progress events in the daemon: a closed receiver is fine.
-    let (tx, _) = tokio::sync::mpsc::unbounded_channel();
-    let summary = runner::run(suites, cases, skipped, &opts, tx).await;
-    let out = Outputs {
-        junit: dir.join("junit.xml"),
-        reports_dir: dir.clone(),
-    };
-    for r in report::file_reporters() {
-        if let Err(e) = r.report(&summary, &out) {
-            tracing::error!("job {}: {} report failed: {e}", job.name, r.name());
-        }
+    for e in &done.report_errors {
+        tracing::error!("job {}: {e}", job.name);
     }
-    let state_dir = cfg.state_dir.clone().unwrap_or_else(|| dir.join("state"));
-    let a = crate::alert::process(&summary, &s.spec, &state_dir).await;
-    for e in a.errors.iter().chain(&a.failed) {
+    for e in &done.alert_errors {
         tracing::warn!("job {}: alert: {e}", job.name);
     }
-    let code = crate::exit::for_status(summary.worst());
+    let summary = done.summary;
+    let code = summary.worst().exit_code();
     tracing::info!(
         "job {}: run {} finished: {} cases, worst {}",
         job.name,
@@ -314,7 +306,7 @@ async fn daily_report(s: &crate::suite::LoadedSuite, cfg: &Config) -> i32 {
         .arg("--date")
         .arg(Local::now().date_naive().to_string())
         .arg("--reports")
-        .arg(reports_dir(s, cfg))
+        .arg(cfg.reports_dir(s))
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     match c.status().await {

@@ -28,6 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, Local};
 use serde::Deserialize;
 
+use crate::status::AuthSpec;
 use crate::suite::LoadedSuite;
 use crate::suite::duration::Dur;
 
@@ -49,8 +50,16 @@ pub struct ScheduleFile {
     pub state_dir: Option<PathBuf>,
     /// The status page (`crate::status`): optional auth.
     #[serde(default)]
-    pub status: crate::status::StatusSpec,
+    pub status: StatusSpec,
     pub jobs: BTreeMap<String, JobSpec>,
+}
+
+/// `status:`: settings of the status page the daemon serves.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSpec {
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
 }
 
 fn yes() -> bool {
@@ -167,8 +176,19 @@ pub struct Config {
     pub grace: Duration,
     pub reports: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
-    pub status: crate::status::StatusSpec,
+    pub status: StatusSpec,
     pub jobs: Vec<Job>,
+}
+
+impl Config {
+    /// Reports directory of a suite's runs.
+    pub fn reports_dir(&self, s: &LoadedSuite) -> PathBuf {
+        crate::app::reports_dir(self.reports.as_deref(), std::slice::from_ref(s))
+    }
+    /// Alert state directory of a suite.
+    pub fn state_dir(&self, s: &LoadedSuite) -> PathBuf {
+        crate::app::state_dir(self.state_dir.as_deref(), &self.reports_dir(s))
+    }
 }
 
 /// Load and validate everything (schedule and every suite it names). All
@@ -233,7 +253,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
                 "rotate and host select different cases: use two jobs".into()
             ));
         }
-        let shard = match spec.shard.as_deref().map(crate::cmd::run::parse_shard) {
+        let shard = match spec.shard.as_deref().map(crate::app::parse_shard) {
             Some(Err(e)) => {
                 errs.push(jat(format!("shard: {e}")));
                 None
@@ -254,7 +274,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
             if !suites.is_empty()
                 && !suites
                     .iter()
-                    .any(|s| crate::check::select_host(&s.spec, want).is_some())
+                    .any(|s| crate::hostcheck::select_host(&s.spec, want).is_some())
             {
                 errs.push(jat(format!(
                     "host `{h}`: no host of the suites has that name"
@@ -274,11 +294,14 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
     if file.jobs.is_empty() {
         errs.push(at("jobs: no job defined".into()));
     }
-    let status = file.status.rebased(base);
+    let status = StatusSpec {
+        auth: file.status.auth.map(|a| a.rebased(base)),
+    };
     errs.extend(
         status
-            .problems()
-            .into_iter()
+            .auth
+            .iter()
+            .flat_map(AuthSpec::problems)
             .map(|e| at(format!("status.{e}"))),
     );
     match (errs.is_empty(), listen) {

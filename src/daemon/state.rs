@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::result::RunSummary;
+use crate::status::{Alerting, AuthSpec, StatusSource};
 
 /// At most this many runs are kept per suite (24h of 5-minute runs = 288).
 pub const HISTORY_MAX: usize = 300;
@@ -72,15 +73,6 @@ impl Default for DaemonState {
     }
 }
 
-/// Key under which a run is stored: its suites' names, comma-joined.
-pub fn suite_key(run: &RunSummary) -> String {
-    if run.suites.is_empty() {
-        run.site.clone()
-    } else {
-        run.suites.join(",")
-    }
-}
-
 impl DaemonState {
     pub fn new() -> SharedState {
         Arc::new(DaemonState::default())
@@ -89,7 +81,7 @@ impl DaemonState {
     /// Record a finished run: becomes the latest of its suite, joins the
     /// history ring (trimmed by count and age).
     pub fn record(&self, run: RunSummary) {
-        let key = suite_key(&run);
+        let key = run.suite_key();
         let run = Arc::new(run);
         let mut g = self.write();
         g.latest.insert(key.clone(), run.clone());
@@ -133,6 +125,44 @@ impl DaemonState {
 
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
+    }
+}
+
+/// What the status page reads: the kept runs and the schedule in force.
+impl StatusSource for DaemonState {
+    fn runs(&self) -> BTreeMap<String, Vec<Arc<RunSummary>>> {
+        self.read()
+            .history
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect()
+    }
+
+    fn auth(&self) -> Option<AuthSpec> {
+        self.read()
+            .config
+            .as_ref()
+            .and_then(|c| c.status.auth.clone())
+    }
+
+    fn alerting(&self) -> Alerting {
+        let mut a = Alerting::default();
+        let Some(cfg) = self.read().config.clone() else {
+            return a;
+        };
+        for s in cfg.jobs.iter().flat_map(|j| &j.suites) {
+            a.state_dirs.insert(cfg.state_dir(s));
+            let policy = s
+                .spec
+                .alerting
+                .as_ref()
+                .map(|p| p.policy())
+                .unwrap_or_default();
+            if let Some(iv) = policy.reminder_interval {
+                a.reminder.insert(crate::app::suite_name(s), iv);
+            }
+        }
+        a
     }
 }
 

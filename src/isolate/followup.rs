@@ -167,10 +167,11 @@ async fn one(s: &SuiteSpec, c: &Check, step: Duration) -> Outcome {
 
 /// The search base of an LDAP host's ldap check, if the suite declares one.
 fn ldap_base(s: &SuiteSpec, host: &str) -> Option<String> {
-    s.hosts.get(host)?.checks.iter().find_map(|c| match c {
-        crate::check::CheckSpec::Ldap(l) => Some(l.base.clone()),
-        _ => None,
-    })
+    s.hosts
+        .get(host)?
+        .checks
+        .iter()
+        .find_map(|c| c.hints().ldap_base)
 }
 
 /// Look a queue id up with `postqueue -j` on an MTA whose queue the monitor
@@ -178,17 +179,15 @@ fn ldap_base(s: &SuiteSpec, host: &str) -> Option<String> {
 /// The output is streamed through the host checks' bounded command runner:
 /// a queue of a million messages is read line by line, never held whole.
 async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Outcome {
-    let dir = s.hosts.get(mta).and_then(|h| {
-        h.checks.iter().find_map(|c| match c {
-            crate::check::CheckSpec::Queue(q) => q.config_dir.clone(),
-            _ => None,
-        })
-    });
+    let dir = s
+        .hosts
+        .get(mta)
+        .and_then(|h| h.checks.iter().find_map(|c| c.hints().queue_config_dir));
     let Some(dir) = dir else {
         return Outcome::Unknown(format!("no queue check with config_dir on {mta}"));
     };
-    let snap = crate::check::snapshot::Snapshot::new();
-    let ctx = crate::check::Ctx {
+    let snap = crate::hostcheck::snapshot::Snapshot::new();
+    let ctx = crate::hostcheck::Ctx {
         host: mta,
         suite: s,
         snap: &snap,
@@ -201,7 +200,7 @@ async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Ou
         "-j".into(),
     ];
     let mut found = None;
-    let r = crate::check::command_lines(&ctx, "queue", &argv, |line| {
+    let r = crate::hostcheck::command_lines(&ctx, "queue", &argv, |line| {
         if found.is_none() {
             found = postqueue_entry(line.as_bytes(), qid);
         }

@@ -89,6 +89,7 @@ fn matrix(fault: Fault<'_>) -> Vec<CaseResult> {
                         message: String::new(),
                         observation: obs,
                         verdict: None,
+                        limits: Default::default(),
                     });
                 }
             }

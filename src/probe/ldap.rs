@@ -1,12 +1,12 @@
 //! LDAP probe: bind and look an entry up (ldap3, bounded by timeouts).
 //!
-//! Used by isolation ("is the directory answering for this account?") and
-//! by the ldap host check. Plain LDAP or LDAPS per the endpoint; STARTTLS
-//! when the endpoint says `tls: starttls`.
+//! [`Session`] is the one way to talk LDAP: [`lookup`] (isolation: "is the
+//! directory answering for this account?") and the ldap host check both open
+//! one. Plain LDAP or LDAPS per the endpoint; STARTTLS when the endpoint says
+//! `tls: starttls`.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -77,17 +77,80 @@ pub fn classify(e: &ldap3::LdapError) -> ErrorKind {
 /// Most entries kept from one search (a hostile server may send millions).
 const MAX_ENTRIES: usize = 1000;
 
-/// Connect, bind, search. Phases: connect, bind, search.
-pub async fn lookup(q: &Lookup<'_>, obs: &mut Observation) -> Result<Vec<Entry>, ProbeError> {
-    // ldap3 `expect`s well-formed responses (UTF-8 texts, DNs, result codes):
-    // a hostile server can make it panic. That is a protocol error of the
-    // phase in progress, not a crash of the run.
-    let phase = Mutex::new("connect");
-    match (CatchUnwind(Box::pin(lookup_inner(q, obs, &phase)))).await {
+/// One LDAP session: connect (LDAPS, STARTTLS or plain per the endpoint),
+/// bind, bounded searches, unbind. Each operation runs under the step
+/// deadline, behind the panic guard, with one error classification. The
+/// probe's [`lookup`] (isolation) and the ldap host check both use it.
+pub struct Session {
+    ldap: Ldap,
+    ep: Endpoint,
+    step: Duration,
+}
+
+impl Session {
+    /// Connect within `step`, the connection driven on the runtime.
+    pub async fn open(ep: &Endpoint, step: Duration) -> Result<Session, ProbeError> {
+        let ldap = guarded(ep, "connect", connect(ep, step)).await?;
+        Ok(Session {
+            ldap,
+            ep: ep.clone(),
+            step,
+        })
+    }
+
+    /// Simple bind (`dn` and `password` empty: anonymous). Result 49 is an
+    /// `Auth` error.
+    pub async fn bind(&mut self, dn: &str, password: &str) -> Result<(), ProbeError> {
+        let Session { ldap, ep, step } = self;
+        guarded(ep, "bind", bind(ldap, ep, *step, dn, password)).await
+    }
+
+    /// One search, bounded: the whole operation within the step (ldap3's own
+    /// timeout is per entry, so a server dripping entries would hold us
+    /// forever) and at most MAX_ENTRIES kept (the rest is abandoned).
+    /// noSuchObject (32, e.g. a wrong base) is an answer: no entries.
+    pub async fn search<S: AsRef<str>>(
+        &mut self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[S],
+    ) -> Result<Vec<SearchEntry>, ProbeError> {
+        let Session { ldap, ep, step } = self;
+        let attrs: Vec<&str> = attrs.iter().map(AsRef::as_ref).collect();
+        let run = async {
+            let rs = search(ldap, *step, base, scope, filter, attrs)
+                .await
+                .map_err(|(kind, msg)| err(ep, "search", kind, msg))?;
+            Ok(rs.into_iter().map(SearchEntry::construct).collect())
+        };
+        guarded(ep, "search", run).await
+    }
+
+    /// Unbind (bounded); errors are irrelevant by now.
+    pub async fn close(mut self) {
+        let Session { ldap, ep, step } = &mut self;
+        let unbind = async {
+            let _ = tokio::time::timeout(*step, ldap.unbind()).await;
+            Ok(())
+        };
+        let _ = guarded(ep, "search", unbind).await;
+    }
+}
+
+/// Run one operation, turning a panic inside ldap3 into a protocol error of
+/// `phase`: ldap3 `expect`s well-formed responses (UTF-8 texts, DNs, result
+/// codes), so a hostile server can make it panic; that must not crash a run.
+async fn guarded<'a, T>(
+    ep: &Endpoint,
+    phase: &str,
+    fut: impl Future<Output = Result<T, ProbeError>> + Send + 'a,
+) -> Result<T, ProbeError> {
+    match CatchUnwind(Box::pin(fut)).await {
         Ok(r) => r,
         Err(()) => Err(err(
-            q.ep,
-            *phase.lock().unwrap_or_else(|p| p.into_inner()),
+            ep,
+            phase,
             ErrorKind::Protocol,
             "malformed LDAP response (rejected by the LDAP client library)",
         )),
@@ -109,49 +172,7 @@ impl<T> Future for CatchUnwind<'_, T> {
     }
 }
 
-/// One search, bounded: the whole operation within `step` (ldap3's own
-/// timeout is per entry, so a server dripping entries would hold the probe
-/// forever) and at most MAX_ENTRIES kept (the rest is abandoned).
-async fn search(
-    ldap: &mut Ldap,
-    step: Duration,
-    base: &str,
-    scope: Scope,
-    filter: &str,
-    attrs: Vec<&str>,
-) -> Result<Vec<ResultEntry>, (ErrorKind, String)> {
-    let run = async {
-        let lib = |e: ldap3::LdapError| (classify(&e), e.to_string());
-        let mut s = ldap
-            .with_timeout(step)
-            .streaming_search(base, scope, filter, attrs)
-            .await
-            .map_err(lib)?;
-        let mut out = Vec::new();
-        while let Some(e) = s.next().await.map_err(lib)? {
-            out.push(e);
-            if out.len() == MAX_ENTRIES {
-                let _ = s.finish().await;
-                return Ok(out);
-            }
-        }
-        s.finish()
-            .await
-            .success()
-            .map_err(|e| (ErrorKind::PermReject, e.to_string()))?;
-        Ok(out)
-    };
-    tokio::time::timeout(step, run).await.map_err(|_| {
-        (
-            ErrorKind::Timeout,
-            format!("no complete search result within {step:?}"),
-        )
-    })?
-}
-
-/// Open an LDAP session (LDAPS, STARTTLS or plain per the endpoint) within
-/// `step`, its connection driven on the runtime. Shared with the ldap host check.
-pub async fn connect(ep: &Endpoint, step: Duration) -> Result<Ldap, ProbeError> {
+async fn connect(ep: &Endpoint, step: Duration) -> Result<Ldap, ProbeError> {
     let scheme = if ep.tls == TlsMode::Implicit {
         "ldaps"
     } else {
@@ -181,33 +202,17 @@ pub async fn connect(ep: &Endpoint, step: Duration) -> Result<Ldap, ProbeError> 
     Ok(ldap)
 }
 
-async fn lookup_inner(
-    q: &Lookup<'_>,
-    obs: &mut Observation,
-    phase: &Mutex<&'static str>,
-) -> Result<Vec<Entry>, ProbeError> {
-    let ep = q.ep;
-    if ep.tls != TlsMode::None {
-        if let Some(n) = &ep.tls_options.server_name {
-            // ldap3 verifies against the URL host; a configured name must be the URL host.
-            obs.fact("ldap_server_name", n.clone());
-        }
-    }
-    let t = Instant::now();
-    let mut ldap = connect(ep, q.step_timeout).await?;
-    obs.phase("connect", ms(t));
-
-    let t = Instant::now();
-    *phase.lock().unwrap() = "bind";
-    if let Some((dn, pw)) = q.bind {
-        // Our own deadline as well: ldap3's per-operation timeout only starts
-        // counting once its connection task hands the operation on, which a
-        // server pumping a huge PDU can delay.
-        let r = tokio::time::timeout(
-            q.step_timeout,
-            ldap.with_timeout(q.step_timeout)
-                .simple_bind(dn, pw.expose()),
-        )
+async fn bind(
+    ldap: &mut Ldap,
+    ep: &Endpoint,
+    step: Duration,
+    dn: &str,
+    password: &str,
+) -> Result<(), ProbeError> {
+    // Our own deadline as well: ldap3's per-operation timeout only starts
+    // counting once its connection task hands the operation on, which a
+    // server pumping a huge PDU can delay.
+    let r = tokio::time::timeout(step, ldap.with_timeout(step).simple_bind(dn, password))
         .await
         .map_err(|_| {
             err(
@@ -218,65 +223,101 @@ async fn lookup_inner(
             )
         })?
         .map_err(|e| err(ep, "bind", classify(&e), e.to_string()))?;
-        if r.rc != 0 {
-            let kind = if r.rc == 49 {
-                ErrorKind::Auth
-            } else {
-                ErrorKind::PermReject
-            };
-            return Err(err(
-                ep,
-                "bind",
-                kind,
-                format!("bind as {dn}: result {} {}", r.rc, r.text),
-            ));
+    if r.rc != 0 {
+        let kind = if r.rc == 49 {
+            ErrorKind::Auth
+        } else {
+            ErrorKind::PermReject
+        };
+        return Err(err(
+            ep,
+            "bind",
+            kind,
+            format!("bind as {dn}: result {} {}", r.rc, r.text),
+        ));
+    }
+    Ok(())
+}
+
+async fn search(
+    ldap: &mut Ldap,
+    step: Duration,
+    base: &str,
+    scope: Scope,
+    filter: &str,
+    attrs: Vec<&str>,
+) -> Result<Vec<ResultEntry>, (ErrorKind, String)> {
+    let run = async {
+        let lib = |e: ldap3::LdapError| (classify(&e), e.to_string());
+        let mut s = ldap
+            .with_timeout(step)
+            .streaming_search(base, scope, filter, attrs)
+            .await
+            .map_err(lib)?;
+        let mut out = Vec::new();
+        while let Some(e) = s.next().await.map_err(lib)? {
+            out.push(e);
+            if out.len() == MAX_ENTRIES {
+                let _ = s.finish().await;
+                return Ok(out);
+            }
         }
+        let done = s.finish().await;
+        if done.rc == 32 {
+            return Ok(Vec::new());
+        }
+        done.success()
+            .map_err(|e| (ErrorKind::PermReject, e.to_string()))?;
+        Ok(out)
+    };
+    tokio::time::timeout(step, run).await.map_err(|_| {
+        (
+            ErrorKind::Timeout,
+            format!("no complete search result within {step:?}"),
+        )
+    })?
+}
+
+/// Connect, bind, search. Phases: connect, bind, search.
+pub async fn lookup(q: &Lookup<'_>, obs: &mut Observation) -> Result<Vec<Entry>, ProbeError> {
+    let ep = q.ep;
+    if ep.tls != TlsMode::None
+        && let Some(n) = &ep.tls_options.server_name
+    {
+        // ldap3 verifies against the URL host; a configured name must be the URL host.
+        obs.fact("ldap_server_name", n.clone());
+    }
+    let t = Instant::now();
+    let mut s = Session::open(ep, q.step_timeout).await?;
+    obs.phase("connect", ms(t));
+
+    let t = Instant::now();
+    if let Some((dn, pw)) = q.bind {
+        s.bind(dn, pw.expose()).await?;
     }
     obs.phase("bind", ms(t));
 
     let t = Instant::now();
-    *phase.lock().unwrap() = "search";
-    let search_err = |(kind, msg)| err(ep, "search", kind, msg);
     let base = match q.base {
         Some(b) => b.to_string(),
-        None => {
-            let rs = search(
-                &mut ldap,
-                q.step_timeout,
-                "",
-                Scope::Base,
-                "(objectClass=*)",
-                vec!["namingContexts"],
-            )
-            .await
-            .map_err(search_err)?;
-            rs.into_iter()
-                .next()
-                .map(SearchEntry::construct)
-                .and_then(|e| {
-                    e.attrs
-                        .get("namingContexts")
-                        .and_then(|v| v.first().cloned())
-                })
-                .unwrap_or_default()
-        }
+        None => s
+            .search("", Scope::Base, "(objectClass=*)", &["namingContexts"])
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|e| {
+                e.attrs
+                    .get("namingContexts")
+                    .and_then(|v| v.first().cloned())
+            })
+            .unwrap_or_default(),
     };
-    let rs = search(
-        &mut ldap,
-        q.step_timeout,
-        &base,
-        Scope::Subtree,
-        q.filter,
-        q.attrs.to_vec(),
-    )
-    .await
-    .map_err(search_err)?;
+    let rs = s.search(&base, Scope::Subtree, q.filter, q.attrs).await?;
     obs.phase("search", ms(t));
-    let _ = ldap.unbind().await;
+    s.close().await;
     // Bounded: a hostile server returning millions of entries is cut at 1000.
     Ok(rs
         .into_iter()
-        .map(SearchEntry::construct)
         .map(|e| Entry {
             dn: e.dn,
             attrs: e.attrs.into_iter().collect(),

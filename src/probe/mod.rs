@@ -10,6 +10,7 @@ pub mod banner;
 pub mod imap;
 pub mod imap_parse;
 pub mod ldap;
+pub mod mailbox;
 pub mod pop3;
 pub mod probe_msg;
 pub mod roundtrip;

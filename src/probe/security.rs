@@ -11,7 +11,7 @@
 //! answers 450 to an unroutable domain and 250 to a real one must not pass.
 
 use super::{imap, pop3, smtp};
-use crate::judge::SecurityOutcome;
+use crate::result::SecurityOutcome;
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, SuiteSpec};

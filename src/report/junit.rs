@@ -211,6 +211,7 @@ mod tests {
             },
             observation: o,
             verdict: None,
+            limits: Default::default(),
         }
     }
 

@@ -104,7 +104,7 @@ fn value(v: f64) -> String {
 
 /// Nagios-style state of a case: 0 ok, 1 warning, 2 critical, 3 unknown.
 pub fn state(s: Status) -> f64 {
-    crate::exit::nagios_for_status(s) as f64
+    s.nagios_code() as f64
 }
 
 /// The component a case is about: its host for host/security checks, else
@@ -118,7 +118,7 @@ fn component(r: &CaseResult) -> String {
 
 /// Add the samples of one finished run.
 pub fn add_run(e: &mut Exposition, run: &RunSummary) {
-    let suite = crate::daemon::state::suite_key(run);
+    let suite = run.suite_key();
     let base = || vec![("site", run.site.clone()), ("suite", suite.clone())];
     e.add(
         "healthmon_last_run_timestamp_seconds",
@@ -287,6 +287,7 @@ mod tests {
             message: "deferred 7 > warning 5 <secret text>".into(),
             observation: o,
             verdict: None,
+            limits: Default::default(),
         };
         let run = RunSummary {
             run_id: "r1".into(),

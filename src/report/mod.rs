@@ -26,8 +26,9 @@ pub struct Outputs {
     pub junit: PathBuf,
 }
 
-/// One output of a finished run.
-pub trait Reporter {
+/// One output of a finished run (Send + Sync: a run's reporters travel
+/// with it into the daemon's tasks).
+pub trait Reporter: Send + Sync {
     /// Short name (`text`, `json`, `junit` ...), used in error messages.
     fn name(&self) -> &'static str;
     /// Render/write the report. Errors are I/O problems, reported by the
@@ -42,7 +43,7 @@ pub type MakeReporter = fn() -> Box<dyn Reporter>;
 pub const FORMATS: &[(&str, MakeReporter)] = &[
     ("text", || Box::new(terminal::Summary)),
     ("json", || Box::new(json::Stdout)),
-    ("nagios", || Box::new(nagios::Nagios::default())),
+    ("nagios", || Box::new(nagios::Nagios)),
 ];
 
 /// Look up a `--format` name.

@@ -8,16 +8,14 @@
 //! 'rndtrip/ims1/mta1/mmp1/pop3 delivery'=301ms;3000;10000;0;
 //! ```
 //!
-//! The exit code comes from `exit::nagios_for_status` (0 OK, 1 WARNING,
+//! The exit code comes from `Status::nagios_code` (0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN); the status word always matches it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{Outputs, Reporter};
-use crate::case::CaseKind;
-use crate::nagios_range::Range;
+use crate::nagios_range::{Range, num};
 use crate::result::{CaseResult, RunSummary, Status};
-use crate::suite::LoadedSuite;
 
 /// Items named in the status line before `+N more`.
 const STATUS_ITEMS: usize = 4;
@@ -25,48 +23,31 @@ const STATUS_ITEMS: usize = 4;
 const LABEL_UNIQUE: usize = 19;
 
 /// (warning, critical) of one perfdata item.
-pub type Limits = (Option<Range>, Option<Range>);
+type Ranges = (Option<Range>, Option<Range>);
 
-/// The reporter. `limits` (case id, phase) fill the warn/crit fields;
-/// `total` are the `--warning/--critical` one-off ranges on the total time.
-#[derive(Debug, Clone, Default)]
-pub struct Nagios {
-    pub limits: HashMap<(String, String), Limits>,
-    pub total: Limits,
+/// The reporter: a pure function of the finished run (the limits each case
+/// was judged against travel in its result).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Nagios;
+
+/// Warn/crit fields of one phase of a case: the suite's limit, and on the
+/// total time the `--warning/--critical` ranges where given.
+fn limits_of(r: &CaseResult, phase: &str) -> Ranges {
+    let l = &r.limits;
+    let range = |d: Option<crate::suite::duration::Dur>| d.map(|d| Range::upto(d.ms()));
+    let (w, c) = l
+        .phases
+        .get(phase)
+        .map(|p| (range(p.warning), range(p.critical)))
+        .unwrap_or((None, None));
+    if phase == "total" {
+        (l.total.0.or(w), l.total.1.or(c))
+    } else {
+        (w, c)
+    }
 }
 
 impl Nagios {
-    /// Warn/crit fields from the suites' thresholds (expanded again: the
-    /// reporter stays a pure function of the finished run plus config).
-    pub fn new(suites: &[LoadedSuite], total: Limits) -> Nagios {
-        let mut limits = HashMap::new();
-        for (i, s) in suites.iter().enumerate() {
-            for c in crate::suite::expand::expand(&s.spec, i) {
-                let CaseKind::Roundtrip(rt) = &c.kind else {
-                    continue;
-                };
-                for (phase, l) in &rt.thresholds {
-                    let r = |d: Option<crate::suite::duration::Dur>| d.map(|d| Range::upto(d.ms()));
-                    limits.insert((c.id.clone(), phase.clone()), (r(l.warning), r(l.critical)));
-                }
-            }
-        }
-        Nagios { limits, total }
-    }
-
-    fn limits_of(&self, id: &str, phase: &str) -> Limits {
-        let (w, c) = self
-            .limits
-            .get(&(id.to_string(), phase.to_string()))
-            .copied()
-            .unwrap_or((None, None));
-        if phase == "total" {
-            (self.total.0.or(w), self.total.1.or(c))
-        } else {
-            (w, c)
-        }
-    }
-
     pub fn render(&self, run: &RunSummary) -> String {
         let worst = run.worst();
         let ran: Vec<&CaseResult> = run
@@ -119,14 +100,14 @@ impl Nagios {
 
     /// One item per case (total time), per recorded phase and per metric.
     fn perfdata(&self, ran: &[&CaseResult]) -> Vec<String> {
-        let mut raw: Vec<(String, String, Limits)> = Vec::new();
+        let mut raw: Vec<(String, String, Ranges)> = Vec::new();
         for r in ran {
             let o = &r.observation;
             let total = o.phase_ms("total").unwrap_or(r.duration_ms);
             raw.push((
                 r.id.clone(),
                 format!("{}ms", num(total)),
-                self.limits_of(&r.id, "total"),
+                limits_of(r, "total"),
             ));
             let mut seen: Vec<&str> = Vec::new();
             for p in &o.phases {
@@ -138,7 +119,7 @@ impl Nagios {
                 raw.push((
                     format!("{} {}", r.id, p.phase),
                     format!("{}ms", num(ms)),
-                    self.limits_of(&r.id, &p.phase),
+                    limits_of(r, &p.phase),
                 ));
             }
             for m in &o.metrics {
@@ -170,7 +151,7 @@ impl Nagios {
 const UOMS: &[&str] = &["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"];
 
 fn word(s: Status) -> &'static str {
-    match crate::exit::nagios_for_status(s) {
+    match s.nagios_code() {
         0 => "OK",
         1 => "WARNING",
         2 => "CRITICAL",
@@ -214,16 +195,6 @@ fn headline(run: &RunSummary, ran: &[&CaseResult], bad: &[&CaseResult]) -> Strin
 /// Plugin text: one line, no `|` (it starts perfdata).
 fn text(s: &str) -> String {
     super::one_line(s).replace('|', "/")
-}
-
-/// Up to 3 decimals, no exponent, no trailing zeros (perfdata `[-0-9.]+`).
-pub fn num(v: f64) -> String {
-    if !v.is_finite() {
-        return "0".into();
-    }
-    let s = format!("{v:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 /// Quote a perfdata label per the guidelines: `=` is not allowed in a label
@@ -293,54 +264,6 @@ impl Reporter for Nagios {
     }
 }
 
-/// Apply `--warning/--critical` ranges to every measured case's total time
-/// (milliseconds). Round trips are judged again without the suite's `total`
-/// limit (the range replaces it); other kinds can only get worse. Errors and
-/// skipped cases are left alone.
-pub fn apply_total(run: &mut RunSummary, suites: &[LoadedSuite], total: Limits) {
-    if total.0.is_none() && total.1.is_none() {
-        return;
-    }
-    let mut th = HashMap::new();
-    for (i, s) in suites.iter().enumerate() {
-        for c in crate::suite::expand::expand(&s.spec, i) {
-            if let CaseKind::Roundtrip(rt) = c.kind {
-                let mut t = rt.thresholds;
-                t.remove("total");
-                th.insert(c.id, t);
-            }
-        }
-    }
-    for r in &mut run.results {
-        if matches!(r.status, Status::Skipped | Status::Error) {
-            continue;
-        }
-        if let Some(t) = th.get(&r.id) {
-            (r.status, r.message) = crate::judge::judge(&r.observation, t);
-        }
-        let v = r.observation.phase_ms("total").unwrap_or(r.duration_ms);
-        let hit = [
-            (total.1, Status::Critical, "critical"),
-            (total.0, Status::Warning, "warning"),
-        ]
-        .into_iter()
-        .find(|(rg, _, _)| rg.is_some_and(|rg| rg.alerts(v)));
-        if let Some((Some(rg), st, name)) = hit {
-            let line = format!("total {}ms alerts on {name} range {rg}", num(v));
-            if st > r.status {
-                r.status = st;
-                r.message = line;
-            } else if st == r.status {
-                r.message = if r.message.is_empty() {
-                    line
-                } else {
-                    format!("{}; {line}", r.message)
-                };
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +302,50 @@ mod tests {
         let keys: std::collections::BTreeSet<String> =
             l.iter().map(|x| x.chars().take(19).collect()).collect();
         assert_eq!(keys.len(), 3);
+    }
+
+    #[test]
+    fn warn_and_crit_fields_come_from_the_result() {
+        use crate::result::{CaseLimits, Observation};
+        use crate::suite::duration::Dur;
+        use crate::suite::model::Limit;
+        let mut o = Observation::default();
+        o.phase("delivery", 300.0);
+        o.phase("total", 812.0);
+        let lim = |w, c| Limit {
+            warning: Some(Dur::from_ms(w)),
+            critical: Some(Dur::from_ms(c)),
+        };
+        let r = CaseResult {
+            id: "rndtrip/a".into(),
+            kind: "roundtrip".into(),
+            site: "s".into(),
+            suite: "s".into(),
+            labels: Default::default(),
+            started_at: chrono::Utc::now(),
+            duration_ms: 900.0,
+            status: Status::Pass,
+            message: String::new(),
+            observation: o,
+            verdict: None,
+            limits: CaseLimits {
+                phases: [
+                    ("total".to_string(), lim(5000, 15000)),
+                    ("delivery".to_string(), lim(3000, 10000)),
+                ]
+                .into(),
+                // `--warning 100` replaces the suite's total warning only.
+                total: (Some("100".parse().unwrap()), None),
+                metrics: Default::default(),
+            },
+        };
+        let perf = Nagios.perfdata(&[&r]);
+        assert_eq!(
+            perf,
+            [
+                "rndtrip/a=812ms;100;15000;0;",
+                "'rndtrip/a delivery'=300ms;3000;10000;0;"
+            ]
+        );
     }
 }

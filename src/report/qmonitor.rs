@@ -237,6 +237,7 @@ mod tests {
             message: String::new(),
             observation: obs,
             verdict: None,
+            limits: Default::default(),
         }
     }
 

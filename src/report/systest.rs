@@ -206,6 +206,7 @@ mod tests {
             message: msg.into(),
             observation: Observation::default(),
             verdict: None,
+            limits: Default::default(),
         }
     }
 

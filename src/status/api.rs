@@ -10,11 +10,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::Source;
 use super::model::{self, StatusDoc};
-use crate::daemon::SharedState;
 
-pub async fn status(State(state): State<SharedState>) -> Json<StatusDoc> {
-    Json(model::build(&super::gather(&state)))
+pub async fn status(State(state): State<Source>) -> Json<StatusDoc> {
+    Json(model::build(&super::gather(&*state)))
 }
 
 fn not_found(msg: String) -> Response {
@@ -25,11 +25,11 @@ fn not_found(msg: String) -> Response {
         .into_response()
 }
 
-pub async fn case_history(State(state): State<SharedState>, Path(rest): Path<String>) -> Response {
+pub async fn case_history(State(state): State<Source>, Path(rest): Path<String>) -> Response {
     let Some(id) = case_id(&rest) else {
         return not_found("use /api/v1/cases/<case id>/history".into());
     };
-    match model::case_history(&super::gather(&state), id) {
+    match model::case_history(&super::gather(&*state), id) {
         Some(h) => Json(h).into_response(),
         None => not_found(format!("no kept run knows case `{id}`")),
     }

@@ -1,7 +1,8 @@
 //! Optional access control for the status page and its API: HTTP basic
 //! auth and/or a bearer token, secrets by reference (`*_env` / `*_file`).
 //!
-//! Configured in the daemon's schedule file:
+//! Configured in the daemon's schedule file (its `status:` section holds an
+//! [`AuthSpec`]):
 //!
 //! ```yaml
 //! status:
@@ -24,17 +25,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::daemon::SharedState;
+use super::Source;
 use crate::secret::{SecretError, SecretRef};
 
-/// `status:` in the schedule file.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusSpec {
-    #[serde(default)]
-    pub auth: Option<AuthSpec>,
-}
-
+/// `status.auth` in the daemon's schedule file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
@@ -96,32 +90,27 @@ fn secret_problem(what: &str, r: Result<SecretRef, String>) -> Option<String> {
     }
 }
 
-impl StatusSpec {
+impl AuthSpec {
     /// Secret files relative to the schedule file's directory.
-    pub fn rebased(&self, base: &Path) -> StatusSpec {
-        let mut s = self.clone();
-        if let Some(a) = s.auth.as_mut() {
-            if let Some(b) = a.basic.as_mut() {
-                rebase(&mut b.password_file, base);
-            }
-            if let Some(b) = a.bearer.as_mut() {
-                rebase(&mut b.token_file, base);
-            }
+    pub fn rebased(&self, base: &Path) -> AuthSpec {
+        let mut a = self.clone();
+        if let Some(b) = a.basic.as_mut() {
+            rebase(&mut b.password_file, base);
         }
-        s
+        if let Some(b) = a.bearer.as_mut() {
+            rebase(&mut b.token_file, base);
+        }
+        a
     }
 
     /// Problems, one line each (`auth.basic: ...`); secrets are resolved
     /// once so that a missing file is found at load, not at the first visit.
     pub fn problems(&self) -> Vec<String> {
-        let Some(a) = &self.auth else {
-            return vec![];
-        };
         let mut out = vec![];
-        if a.basic.is_none() && a.bearer.is_none() {
+        if self.basic.is_none() && self.bearer.is_none() {
             out.push("auth: give `basic`, `bearer` or both (or drop `auth`)".into());
         }
-        if let Some(b) = &a.basic {
+        if let Some(b) = &self.basic {
             if b.user.is_empty() || b.user.contains(':') {
                 out.push("auth.basic.user: not empty, no `:`".into());
             }
@@ -130,7 +119,7 @@ impl StatusSpec {
                 reference(&b.password_env, &b.password_file),
             ));
         }
-        if let Some(b) = &a.bearer {
+        if let Some(b) = &self.bearer {
             out.extend(secret_problem(
                 "bearer",
                 reference(&b.token_env, &b.token_file),
@@ -217,18 +206,9 @@ impl AuthSpec {
     }
 }
 
-/// The auth configured in the daemon's schedule, if any.
-pub fn configured(state: &SharedState) -> Option<AuthSpec> {
-    state
-        .read()
-        .config
-        .as_ref()
-        .and_then(|c| c.status.auth.clone())
-}
-
 /// Middleware on every status route.
-pub async fn require(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let Some(auth) = configured(&state) else {
+pub async fn require(State(state): State<Source>, req: Request, next: Next) -> Response {
+    let Some(auth) = state.auth() else {
         return next.run(req).await;
     };
     match auth.check(req.headers()) {
@@ -267,12 +247,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("pw"), "s3cret\n").unwrap();
         std::fs::write(d.path().join("tok"), "t0ken").unwrap();
-        let spec: StatusSpec = serde_yaml::from_str(
-            "auth:\n  basic: {user: ops, password_file: pw}\n  bearer: {token_file: tok}\n",
+        let spec: AuthSpec = serde_yaml::from_str(
+            "basic: {user: ops, password_file: pw}\nbearer: {token_file: tok}\n",
         )
         .unwrap();
         let spec = spec.rebased(d.path());
-        let a = spec.auth.clone().unwrap();
+        let a = spec.clone();
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         assert_eq!(
             a.check(&headers(&format!("Basic {}", b64("ops:s3cret")))),
@@ -309,18 +289,17 @@ mod tests {
 
     #[test]
     fn config_errors() {
-        let spec: StatusSpec = serde_yaml::from_str(
-            "auth:\n  basic: {user: ops, password_env: A, password_file: b}\n",
-        )
-        .unwrap();
+        let spec: AuthSpec =
+            serde_yaml::from_str("basic: {user: ops, password_env: A, password_file: b}\n")
+                .unwrap();
         assert!(
             spec.problems()[0].contains("exactly one"),
             "{:?}",
             spec.problems()
         );
-        let spec: StatusSpec = serde_yaml::from_str("auth: {}\n").unwrap();
+        let spec: AuthSpec = serde_yaml::from_str("{}\n").unwrap();
         assert!(spec.problems()[0].contains("basic"));
-        assert!(serde_yaml::from_str::<StatusSpec>("auth: {token: x}\n").is_err());
+        assert!(serde_yaml::from_str::<AuthSpec>("{token: x}\n").is_err());
         assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd") && !ct_eq(b"ab", b"abc"));
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::model::{Inputs, StatusDoc};
 use super::page::History;
-use crate::daily::stats::{Point, Series, latency_series, metrics};
+use crate::daily_report::stats::{Point, Series, latency_series, metrics};
 
 /// Width of one chart bucket: 48 points a day per series.
 pub const BUCKET: Duration = Duration::minutes(30);

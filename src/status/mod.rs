@@ -12,7 +12,9 @@
 //! - `page`  — HTML, a pure function of the document (everything escaped).
 //! - `charts` — the 24h series (latency per path, queue depth), bucketed.
 //! - `api`   — the JSON handlers.
-//! - `auth`  — optional basic/bearer auth from the schedule's `status:`.
+//! - `auth`  — optional basic/bearer auth (the daemon's schedule `status:`).
+//!
+//! What it shows comes through [`StatusSource`], which the daemon implements.
 //!
 //! Read-only: nothing here writes; the alert state is read, never locked or
 //! repaired (a corrupt file is reported as a note, left to the alert code).
@@ -23,8 +25,10 @@ pub mod charts;
 pub mod model;
 pub mod page;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -34,16 +38,47 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
 
-pub use auth::StatusSpec;
+pub use auth::AuthSpec;
 pub use charts::history;
 pub use model::{Inputs, StatusDoc};
 
 use crate::alert::state::StateFile;
-use crate::case::CaseKind;
-use crate::check::CheckSpec;
-use crate::daemon::SharedState;
-use crate::daemon::schedule::Config;
-use crate::suite::model::NumLimit;
+use crate::result::RunSummary;
+
+/// What the status page reads from whoever serves it (the daemon provides
+/// it; the page never depends on the daemon).
+pub trait StatusSource: Send + Sync + 'static {
+    /// Kept runs per suite key, oldest first (the latest is last).
+    fn runs(&self) -> BTreeMap<String, Vec<Arc<RunSummary>>>;
+    /// Credentials the page and API require (None: open).
+    fn auth(&self) -> Option<AuthSpec>;
+    /// Where the alert state lives and the suites' reminder intervals.
+    fn alerting(&self) -> Alerting;
+}
+
+impl<T: StatusSource + ?Sized> StatusSource for Arc<T> {
+    fn runs(&self) -> BTreeMap<String, Vec<Arc<RunSummary>>> {
+        (**self).runs()
+    }
+    fn auth(&self) -> Option<AuthSpec> {
+        (**self).auth()
+    }
+    fn alerting(&self) -> Alerting {
+        (**self).alerting()
+    }
+}
+
+/// The alert side of the configuration in force.
+#[derive(Debug, Clone, Default)]
+pub struct Alerting {
+    /// Directories holding an `alert-state.json` to read.
+    pub state_dirs: BTreeSet<PathBuf>,
+    /// Suite name -> reminder interval of its alerting policy.
+    pub reminder: HashMap<String, Duration>,
+}
+
+/// The handle every route gets.
+type Source = Arc<dyn StatusSource>;
 
 /// Seconds between refreshes of the page (script and `<noscript>` fallback).
 pub const REFRESH_S: u32 = 30;
@@ -52,7 +87,8 @@ pub const REFRESH_S: u32 = 30;
 /// origin's script, no plugins, no framing, no form posts anywhere.
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-pub fn routes(state: SharedState) -> Router {
+pub fn routes(source: impl StatusSource) -> Router {
+    let state: Source = Arc::new(source);
     Router::new()
         .route("/", get(index))
         .route("/fragment/live", get(fragment_live))
@@ -85,19 +121,19 @@ async fn headers(req: axum::extract::Request, next: middleware::Next) -> Respons
     r
 }
 
-async fn index(State(state): State<SharedState>) -> Html<String> {
-    let inp = gather(&state);
+async fn index(State(state): State<Source>) -> Html<String> {
+    let inp = gather(&*state);
     let doc = model::build(&inp);
     let hist = page::history(&history(&inp, &doc));
     Html(page::render(&doc, &hist, REFRESH_S))
 }
 
-async fn fragment_live(State(state): State<SharedState>) -> Html<String> {
-    Html(page::live(&model::build(&gather(&state))))
+async fn fragment_live(State(state): State<Source>) -> Html<String> {
+    Html(page::live(&model::build(&gather(&*state))))
 }
 
-async fn fragment_history(State(state): State<SharedState>) -> Html<String> {
-    let inp = gather(&state);
+async fn fragment_history(State(state): State<Source>) -> Html<String> {
+    let inp = gather(&*state);
     let doc = model::build(&inp);
     Html(page::history(&history(&inp, &doc)))
 }
@@ -109,66 +145,20 @@ async fn script() -> impl IntoResponse {
     )
 }
 
-/// Everything the status is built from, out of the daemon's shared state
-/// (the runs) and the schedule in force (limits, alert state, policies).
-pub fn gather(state: &SharedState) -> Inputs {
-    let (runs, cfg) = {
-        let g = state.read();
-        let runs = g
-            .history
-            .iter()
-            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-            .collect();
-        (runs, g.config.clone())
-    };
+/// Everything the status is built from: the kept runs (each result
+/// carries the limits it was judged against) and the alert state.
+pub fn gather(source: &dyn StatusSource) -> Inputs {
+    let alerting = source.alerting();
     let mut inp = Inputs {
         now: Utc::now(),
-        runs,
+        runs: source.runs(),
+        reminder: alerting.reminder,
         ..Inputs::default()
     };
-    if let Some(cfg) = cfg {
-        from_config(&mut inp, &cfg);
+    for d in alerting.state_dirs {
+        read_alert_state(&mut inp, &StateFile::path(&d));
     }
     inp
-}
-
-/// Same name as the runner gives a suite in its results.
-fn suite_name(s: &crate::suite::LoadedSuite) -> String {
-    s.path
-        .file_stem()
-        .map(|x| x.to_string_lossy().into_owned())
-        .unwrap_or_else(|| s.spec.site.clone())
-}
-
-fn from_config(inp: &mut Inputs, cfg: &Config) {
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    for s in cfg.jobs.iter().flat_map(|j| &j.suites) {
-        let name = suite_name(s);
-        dirs.insert(
-            cfg.state_dir
-                .clone()
-                .unwrap_or_else(|| crate::daemon::reports_dir(s, cfg).join("state")),
-        );
-        let policy = s
-            .spec
-            .alerting
-            .as_ref()
-            .map(|a| a.policy())
-            .unwrap_or_default();
-        if let Some(iv) = policy.reminder_interval {
-            inp.reminder.insert(name.clone(), iv);
-        }
-        for c in crate::suite::expand::expand(&s.spec, 0) {
-            if let CaseKind::Host(h) = &c.kind {
-                for (metric, lim) in check_limits(&h.check) {
-                    inp.limits.insert((name.clone(), c.id.clone(), metric), lim);
-                }
-            }
-        }
-    }
-    for d in dirs {
-        read_alert_state(inp, &StateFile::path(&d));
-    }
 }
 
 /// Read-only: never renames a corrupt file aside (the alert code does).
@@ -191,31 +181,5 @@ fn read_alert_state(inp: &mut Inputs, path: &std::path::Path) {
         Err(e) => inp
             .notes
             .push(format!("alert state {} is not valid: {e}", path.display())),
-    }
-}
-
-/// Limits per metric of the host checks that have numeric ones.
-fn check_limits(c: &CheckSpec) -> Vec<(String, NumLimit)> {
-    let map = |m: &std::collections::BTreeMap<String, NumLimit>| {
-        m.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()
-    };
-    match c {
-        CheckSpec::Queue(q) => {
-            let mut v = map(&q.thresholds);
-            if q.oldest_warning.is_some() || q.oldest_critical.is_some() {
-                v.push((
-                    "oldest_age".into(),
-                    NumLimit {
-                        warning: q.oldest_warning.map(|d| d.0.as_secs_f64()),
-                        critical: q.oldest_critical.map(|d| d.0.as_secs_f64()),
-                        ..NumLimit::default()
-                    },
-                ));
-            }
-            v
-        }
-        CheckSpec::System(s) => map(&s.thresholds),
-        CheckSpec::Connections(s) => map(&s.thresholds),
-        _ => vec![],
     }
 }

@@ -1,7 +1,7 @@
 //! The status document: what `/api/v1/status` returns and the page draws.
 //!
 //! [`build`] is a pure function of [`Inputs`] (the runs of the last 24h per
-//! suite, the alert state, the host-check limits), so the page and the API
+//! suite, the alert state), so the page and the API
 //! can never disagree: the page renders a [`StatusDoc`] and nothing else
 //! (plus the 24h chart series, built from the same runs).
 
@@ -26,8 +26,6 @@ pub struct Inputs {
     pub runs: BTreeMap<String, Vec<Arc<RunSummary>>>,
     /// Alert state: site -> alert key -> state (read from alert-state.json).
     pub alerts: BTreeMap<String, BTreeMap<String, KeyState>>,
-    /// (suite, case id, metric) -> limits of that host-check metric.
-    pub limits: HashMap<(String, String, String), NumLimit>,
     /// Suite name -> reminder interval of its alerting policy.
     pub reminder: HashMap<String, std::time::Duration>,
     /// Problems gathering the inputs (unreadable alert state ...).
@@ -96,7 +94,7 @@ pub struct MetricView {
     pub name: String,
     pub value: f64,
     pub unit: String,
-    /// Limits from the suite (host checks), when known.
+    /// Limits the result was judged against (host checks), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<NumLimit>,
 }
@@ -179,7 +177,7 @@ pub fn total_ms(r: &CaseResult) -> f64 {
     r.observation.phase_ms("total").unwrap_or(r.duration_ms)
 }
 
-fn view(r: &CaseResult, run_id: &str, current: bool, inp: &Inputs) -> CaseView {
+fn view(r: &CaseResult, run_id: &str, current: bool) -> CaseView {
     let metrics = r
         .observation
         .metrics
@@ -188,10 +186,7 @@ fn view(r: &CaseResult, run_id: &str, current: bool, inp: &Inputs) -> CaseView {
             name: m.name.clone(),
             value: m.value,
             unit: m.unit.clone(),
-            limits: inp
-                .limits
-                .get(&(r.suite.clone(), r.id.clone(), m.name.clone()))
-                .copied(),
+            limits: r.limits.metrics.get(&m.name).copied(),
         })
         .collect();
     let ran = r.status != Status::Skipped;
@@ -220,7 +215,7 @@ fn view(r: &CaseResult, run_id: &str, current: bool, inp: &Inputs) -> CaseView {
 
 /// Every case of the latest run, each with its last executed result
 /// within the history (a case skipped now shows its previous result).
-fn last_results(runs: &[Arc<RunSummary>], inp: &Inputs) -> Vec<CaseView> {
+fn last_results(runs: &[Arc<RunSummary>]) -> Vec<CaseView> {
     let Some(latest) = runs.last() else {
         return vec![];
     };
@@ -228,7 +223,7 @@ fn last_results(runs: &[Arc<RunSummary>], inp: &Inputs) -> Vec<CaseView> {
     let mut out: Vec<Option<CaseView>> = vec![None; latest.results.len()];
     for (i, r) in latest.results.iter().enumerate() {
         if r.status != Status::Skipped {
-            out[i] = Some(view(r, &latest.run_id, true, inp));
+            out[i] = Some(view(r, &latest.run_id, true));
         } else {
             want.insert(&r.id, i);
         }
@@ -239,13 +234,13 @@ fn last_results(runs: &[Arc<RunSummary>], inp: &Inputs) -> Vec<CaseView> {
         }
         for r in run.results.iter().filter(|r| r.status != Status::Skipped) {
             if let Some(i) = want.remove(r.id.as_str()) {
-                out[i] = Some(view(r, &run.run_id, false, inp));
+                out[i] = Some(view(r, &run.run_id, false));
             }
         }
     }
     out.into_iter()
         .zip(&latest.results)
-        .map(|(v, r)| v.unwrap_or_else(|| view(r, &latest.run_id, true, inp)))
+        .map(|(v, r)| v.unwrap_or_else(|| view(r, &latest.run_id, true)))
         .collect()
 }
 
@@ -441,8 +436,7 @@ pub fn build(inp: &Inputs) -> StatusDoc {
             history_runs: runs.len(),
             notes: latest.notes.clone(),
         });
-        let (paths, rest): (Vec<_>, Vec<_>) =
-            last_results(runs, inp).into_iter().partition(is_path);
+        let (paths, rest): (Vec<_>, Vec<_>) = last_results(runs).into_iter().partition(is_path);
         doc.matrix.extend(grids(suite, &latest.site, paths));
         for c in rest {
             if c.kind == "host" {

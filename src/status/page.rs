@@ -8,8 +8,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::model::{CaseView, Grid, HostRow, MetricView, StatusDoc, VerdictRow};
-use crate::daily::render_html::{chart_from, esc};
-use crate::daily::stats::Series;
+use crate::daily_report::render_html::{chart_from, esc};
+use crate::daily_report::stats::Series;
+use crate::fmt::ms_spaced;
 use crate::result::Status;
 use crate::suite::model::NumLimit;
 
@@ -47,14 +48,6 @@ pub fn word(s: Status) -> &'static str {
     match s {
         Status::Skipped => "not run",
         s => s.as_str(),
-    }
-}
-
-pub fn fmt_ms(v: f64) -> String {
-    if v >= 10_000.0 {
-        format!("{:.1} s", v / 1000.0)
-    } else {
-        format!("{v:.0} ms")
     }
 }
 
@@ -170,7 +163,7 @@ pub fn live(doc: &StatusDoc) -> String {
                 "<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.id),
                 badge(c.status),
-                fmt_ms(c.total_ms),
+                ms_spaced(c.total_ms),
                 esc(&c.message),
                 when(doc, c)
             ));
@@ -226,7 +219,7 @@ fn runs(doc: &StatusDoc) -> String {
             esc(&counts.join(", ")),
             esc(&r.run_id),
             esc(&ago(doc.generated_at, r.finished_at)),
-            fmt_ms(r.duration_ms),
+            ms_spaced(r.duration_ms),
             r.history_runs
         ));
     }
@@ -293,7 +286,7 @@ pub fn grid(doc: &StatusDoc, g: &Grid) -> String {
 fn tooltip(c: &CaseView) -> String {
     let mut t = format!("{} — {}", c.id, word(c.status));
     if !c.run_id.is_empty() {
-        t.push_str(&format!(" — {}", fmt_ms(c.total_ms)));
+        t.push_str(&format!(" — {}", ms_spaced(c.total_ms)));
     }
     if !c.message.is_empty() {
         t.push_str(&format!(" — {}", c.message));
@@ -317,7 +310,7 @@ pub fn cell(doc: &StatusDoc, c: &CaseView) -> String {
         if c.run_id.is_empty() {
             "—".to_string()
         } else {
-            fmt_ms(c.total_ms)
+            ms_spaced(c.total_ms)
         },
     );
     s.push_str(&format!(
@@ -436,7 +429,7 @@ fn verdicts(doc: &StatusDoc) -> String {
 }
 
 fn limits(l: &NumLimit) -> String {
-    let n = crate::check::judge::fmt_num;
+    let n = crate::fmt::num;
     let mut parts = vec![];
     if let Some(w) = l.warning {
         parts.push(format!("warn &gt; {}", n(w)));
@@ -460,7 +453,7 @@ fn metric(m: &MetricView) -> String {
         "<span class=\"m\" data-metric=\"{}\">{} <b>{}{}{}</b>{}</span>",
         esc(&m.name),
         esc(&m.name),
-        crate::check::judge::fmt_num(m.value),
+        crate::fmt::num(m.value),
         if m.unit.is_empty() { "" } else { " " },
         esc(&m.unit),
         if lim.is_empty() {

@@ -25,6 +25,8 @@ use serde_yaml::{Mapping, Value};
 use super::diag::{Diagnostic, Severity};
 use super::model::{SharedSpec, SuiteSpec};
 use super::pos::{self, PosIndex};
+use super::source::{Removed, SourceMap, original_index};
+use super::suggest::suggest;
 use super::validate;
 
 #[derive(Debug, Clone)]
@@ -41,61 +43,6 @@ impl LoadedSuite {
     pub fn locate(&self, key_path: &str) -> (usize, usize) {
         let (_, l, c) = self.pos.locate(key_path);
         (l, c)
-    }
-}
-
-/// Files of one suite (the suite first, then includes) and which file each
-/// merged section key came from.
-#[derive(Debug, Clone, Default)]
-pub struct SourceMap {
-    pub files: Vec<(PathBuf, PosIndex)>,
-    /// `defaults.timeout` → index in `files` of the file that set it.
-    pub origin: BTreeMap<String, usize>,
-    /// List items of the suite file dropped by error recovery.
-    pub removed: Removed,
-}
-
-impl SourceMap {
-    /// The file and position of a key path.
-    pub fn locate(&self, key_path: &str) -> (&Path, usize, usize) {
-        let file = self
-            .origin
-            .iter()
-            .find(|(k, _)| {
-                key_path == k.as_str()
-                    || key_path
-                        .strip_prefix(k.as_str())
-                        .is_some_and(|r| r.starts_with('.') || r.starts_with('['))
-            })
-            .map_or(0, |(_, &i)| i);
-        match self.files.get(file) {
-            Some((p, idx)) => {
-                let (l, c) = idx.locate(key_path);
-                (p, l, c)
-            }
-            None => (Path::new(""), 1, 1),
-        }
-    }
-
-    /// A diagnostic placed at `key_path`.
-    pub fn diag(
-        &self,
-        severity: Severity,
-        key_path: &str,
-        message: String,
-        hint: Option<String>,
-    ) -> Diagnostic {
-        let key_path = &renumber(key_path, &self.removed);
-        let (file, line, col) = self.locate(key_path);
-        Diagnostic {
-            severity,
-            file: file.to_path_buf(),
-            line,
-            col,
-            path: key_path.to_string(),
-            message,
-            hint,
-        }
     }
 }
 
@@ -267,10 +214,6 @@ fn read_typed<T: DeserializeOwned>(
     typed.map(|t| (t, lossy))
 }
 
-/// Sequence items dropped by error recovery: original container path →
-/// original indices (sorted), to map paths of the pruned value back.
-pub type Removed = HashMap<String, Vec<usize>>;
-
 /// Deserialize, pruning each offending node and retrying, so every
 /// independent error is reported with its key path and position. Returns
 /// the value, the errors, whether a referent was dropped, and the items removed.
@@ -369,43 +312,6 @@ fn original_path(segs: &[Segment], removed: &HashMap<String, Vec<usize>>) -> (St
         }
     }
     (orig, cur)
-}
-
-/// The `index`-th surviving item of the sequence at (original) `container`.
-fn original_index(removed: &Removed, container: &str, index: usize) -> usize {
-    let mut i = index;
-    for g in removed.get(container).map(Vec::as_slice).unwrap_or(&[]) {
-        if *g <= i {
-            i += 1;
-        }
-    }
-    i
-}
-
-/// A path into the pruned value → the path the user wrote.
-pub fn renumber(path: &str, removed: &Removed) -> String {
-    if removed.is_empty() {
-        return path.to_string();
-    }
-    let mut out = String::with_capacity(path.len());
-    let mut rest = path;
-    while let Some(open) = rest.find('[') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find(']').map(|c| (after[..c].parse::<usize>(), c)) {
-            Some((Ok(i), close)) => {
-                let i = original_index(removed, &out, i);
-                out = pos::join_index(&out, i);
-                rest = &after[close + 1..];
-            }
-            _ => {
-                out.push('[');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `hosts.X`, `accounts.X`, `hosts.X.endpoints.Y` (or a whole section).
@@ -549,32 +455,6 @@ fn redact_secret_error(err: &str, key: &str) -> (String, Option<String>) {
 /// Names between backticks, in order.
 fn backticked(s: &str) -> Vec<&str> {
     s.split('`').skip(1).step_by(2).collect()
-}
-
-/// The closest candidate by edit distance, when it is close enough to be a typo.
-pub fn suggest<'a>(bad: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (bad.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(&bad.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 // ---- includes ------------------------------------------------------------
@@ -767,12 +647,8 @@ fn anchor_suite_paths(s: &mut SuiteSpec, dir: &Path) {
         for e in h.endpoints.values_mut() {
             anchor_tls(e.tls_options.as_mut(), dir);
         }
-        for c in &mut h.checks {
-            if let crate::check::CheckSpec::Ldap(l) = c {
-                if let Some(f) = l.password_file.as_mut() {
-                    anchor(f, dir);
-                }
-            }
+        for f in h.checks.iter_mut().flat_map(|c| c.local_files()) {
+            anchor(f, dir);
         }
     }
     for a in s.accounts.values_mut() {
@@ -792,16 +668,7 @@ fn absolutize_paths(s: &mut SuiteSpec) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(
-            suggest("adress", ["roles", "address", "port"]),
-            Some("address")
-        );
-        assert_eq!(suggest("zzzzzz", ["roles", "address"]), None);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-    }
+    use crate::suite::source::renumber;
 
     #[test]
     fn original_indices_survive_pruning() {

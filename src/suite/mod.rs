@@ -1,15 +1,21 @@
 //! The suite language: model (serde types), loading with positions,
-//! validation (every problem, with file:line:col), expansion into cases.
+//! validation (every problem, with file:line:col). Expansion into cases is
+//! `case::expand`.
 
 pub mod alerting;
+pub mod checks;
 pub mod diag;
 pub mod duration;
-pub mod expand;
+pub mod limit;
 pub mod load;
 pub mod model;
 pub mod pos;
+pub mod proto;
 pub mod resolve;
+pub mod source;
+pub mod suggest;
 pub mod validate;
 
 pub use diag::{Diagnostic, Severity};
 pub use load::{LoadedSuite, load, load_all};
+pub use source::SourceMap;

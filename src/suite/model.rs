@@ -11,8 +11,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::alerting::AlertingSpec;
+use super::checks::CheckSpec;
 use super::duration::Dur;
-use crate::check::CheckSpec;
+pub use super::limit::{Limit, NumLimit};
+pub use super::proto::{Proto, TlsMode};
 
 /// One suite file: one site.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -36,7 +39,7 @@ pub struct SuiteSpec {
     #[serde(default)]
     pub security: Vec<SecuritySpec>,
     #[serde(default)]
-    pub alerting: Option<super::alerting::AlertingSpec>,
+    pub alerting: Option<AlertingSpec>,
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
 }
@@ -50,7 +53,7 @@ pub struct SharedSpec {
     #[serde(default)]
     pub defaults: Option<Defaults>,
     #[serde(default)]
-    pub alerting: Option<super::alerting::AlertingSpec>,
+    pub alerting: Option<AlertingSpec>,
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
 }
@@ -87,30 +90,6 @@ pub struct Defaults {
 /// Phase name -> limits. Phase names are checked by validate.
 pub type Thresholds = BTreeMap<String, Limit>;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limit {
-    #[serde(default)]
-    pub warning: Option<Dur>,
-    #[serde(default)]
-    pub critical: Option<Dur>,
-}
-
-/// Limits on a number (count, percent, bytes). `*_below` alarm on too little
-/// (a pop3 connection count of 0 on a busy MMP is as alarming as 5000).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct NumLimit {
-    #[serde(default)]
-    pub warning: Option<f64>,
-    #[serde(default)]
-    pub critical: Option<f64>,
-    #[serde(default)]
-    pub warning_below: Option<f64>,
-    #[serde(default)]
-    pub critical_below: Option<f64>,
-}
-
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
@@ -137,110 +116,6 @@ pub struct HostSpec {
     /// Host checks bound to this host.
     #[serde(default)]
     pub checks: Vec<CheckSpec>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    Smtp,
-    Submission,
-    Smtps,
-    Lmtp,
-    Pop3,
-    Pop3s,
-    Imap,
-    Imaps,
-    Ldap,
-    Ldaps,
-    Http,
-    Https,
-}
-
-impl Proto {
-    pub const ALL: [Proto; 12] = [
-        Proto::Smtp,
-        Proto::Submission,
-        Proto::Smtps,
-        Proto::Lmtp,
-        Proto::Pop3,
-        Proto::Pop3s,
-        Proto::Imap,
-        Proto::Imaps,
-        Proto::Ldap,
-        Proto::Ldaps,
-        Proto::Http,
-        Proto::Https,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Smtp => "smtp",
-            Proto::Submission => "submission",
-            Proto::Smtps => "smtps",
-            Proto::Lmtp => "lmtp",
-            Proto::Pop3 => "pop3",
-            Proto::Pop3s => "pop3s",
-            Proto::Imap => "imap",
-            Proto::Imaps => "imaps",
-            Proto::Ldap => "ldap",
-            Proto::Ldaps => "ldaps",
-            Proto::Http => "http",
-            Proto::Https => "https",
-        }
-    }
-    pub fn default_port(self) -> u16 {
-        match self {
-            Proto::Smtp => 25,
-            Proto::Submission => 587,
-            Proto::Smtps => 465,
-            Proto::Lmtp => 24,
-            Proto::Pop3 => 110,
-            Proto::Pop3s => 995,
-            Proto::Imap => 143,
-            Proto::Imaps => 993,
-            Proto::Ldap => 389,
-            Proto::Ldaps => 636,
-            Proto::Http => 80,
-            Proto::Https => 443,
-        }
-    }
-    pub fn default_tls(self) -> TlsMode {
-        match self {
-            Proto::Smtps | Proto::Pop3s | Proto::Imaps | Proto::Ldaps | Proto::Https => {
-                TlsMode::Implicit
-            }
-            _ => TlsMode::None,
-        }
-    }
-    /// The wire protocol spoken (smtps speaks smtp after TLS).
-    pub fn family(self) -> &'static str {
-        match self {
-            Proto::Smtp | Proto::Submission | Proto::Smtps => "smtp",
-            Proto::Lmtp => "lmtp",
-            Proto::Pop3 | Proto::Pop3s => "pop3",
-            Proto::Imap | Proto::Imaps => "imap",
-            Proto::Ldap | Proto::Ldaps => "ldap",
-            Proto::Http | Proto::Https => "http",
-        }
-    }
-}
-
-impl std::fmt::Display for Proto {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain text (STARTTLS is not attempted).
-    #[default]
-    None,
-    /// STARTTLS/STLS required: a server that does not offer it fails the case
-    /// (never a silent downgrade).
-    Starttls,
-    /// TLS from the first byte (465, 993, 995, 636).
-    Implicit,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -6,37 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use super::checks::Rules;
 use super::diag::{Diagnostic, Severity};
-use super::load::{SourceMap, suggest};
 use super::model::*;
 use super::pos::{join_index, join_key};
-use crate::check::CheckSpec;
+use super::source::SourceMap;
+use super::suggest::did_you_mean;
 
 /// Phase names thresholds may use (SMTP steps, retrieval steps, totals).
 pub const PHASES: &[&str] = &[
     "total", "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit",
     "submit", "login", "delivery", "fetch", "delete", "logout", "retrieve",
 ];
-
-/// Metrics of the `system` host check (its own table).
-fn system_metrics() -> Vec<&'static str> {
-    crate::check::system::METRICS
-        .iter()
-        .map(|(m, _)| *m)
-        .collect()
-}
-
-/// Protocols the `connections` host check counts: every endpoint protocol.
-fn connection_protocols() -> Vec<&'static str> {
-    Proto::ALL.iter().map(|p| p.as_str()).collect()
-}
-
-/// Queue names of Postfix (other MTAs name their own queues).
-fn postfix_queues() -> Vec<&'static str> {
-    let mut v = crate::check::queue::POSTFIX_QUEUES.to_vec();
-    v.push("total");
-    v
-}
 
 struct Ctx<'a> {
     s: &'a SuiteSpec,
@@ -72,16 +53,6 @@ pub fn validate(s: &SuiteSpec, src: &SourceMap) -> Vec<Diagnostic> {
     c.out
 }
 
-fn did_you_mean<'a>(bad: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let names: Vec<&str> = names.into_iter().collect();
-    match suggest(bad, names.iter().copied()) {
-        Some(s) => Some(format!("did you mean `{s}`?")),
-        None if names.is_empty() => None,
-        None if names.len() <= 12 => Some(format!("known: {}", names.join(", "))),
-        None => None,
-    }
-}
-
 fn id_safe(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -89,28 +60,11 @@ fn id_safe(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// The regex crate's error is a multi-line drawing; keep its last line.
-fn regex_error(e: &regex::Error) -> String {
-    let s = e.to_string();
-    let last = s.lines().last().unwrap_or("").trim();
-    last.strip_prefix("error: ").unwrap_or(last).to_string()
-}
-
 fn d(x: Duration) -> super::duration::Dur {
     super::duration::Dur(x)
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
-        let d = self.src.diag(Severity::Error, path, message.into(), hint);
-        self.out.push(d);
-    }
-
-    fn warn(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
-        let d = self.src.diag(Severity::Warning, path, message.into(), hint);
-        self.out.push(d);
-    }
-
     fn top(&mut self) {
         if self.s.site.trim().is_empty() {
             self.err("site", "site name is empty", None);
@@ -189,28 +143,6 @@ impl Ctx<'_> {
 
     // ---- references -------------------------------------------------------
 
-    /// `name` must be a host with one of `roles`; false (reported) otherwise.
-    fn host_with_role(&mut self, path: &str, name: &str, what: &str, roles: &[&str]) -> bool {
-        let Some(h) = self.s.hosts.get(name) else {
-            let hint = did_you_mean(name, self.s.hosts.keys().map(String::as_str));
-            self.err(path, format!("no host named `{name}`"), hint);
-            return false;
-        };
-        if !h.roles.iter().any(|r| roles.contains(&r.as_str())) {
-            self.err(
-                path,
-                format!(
-                    "`{name}` has roles [{}], but {what} needs a host with role {}",
-                    h.roles.join(", "),
-                    roles.join(" or ")
-                ),
-                None,
-            );
-            return false;
-        }
-        true
-    }
-
     fn account_ref(&mut self, path: &str, name: &str) -> Option<&AccountSpec> {
         let s = self.s;
         match s.accounts.get(name) {
@@ -220,31 +152,6 @@ impl Ctx<'_> {
                 self.err(path, format!("no account named `{name}`"), hint);
                 None
             }
-        }
-    }
-
-    fn needs_endpoint(&mut self, path: &str, host: &str, candidates: &[Proto]) {
-        if self.s.endpoint_for(host, candidates).is_none() {
-            let names: Vec<&str> = candidates.iter().map(|p| p.as_str()).collect();
-            let declared: Vec<&str> = self
-                .s
-                .host_protos(host)
-                .iter()
-                .map(|p| p.as_str())
-                .collect();
-            let declared = if declared.is_empty() {
-                "nothing".to_string()
-            } else {
-                declared.join(", ")
-            };
-            self.err(
-                path,
-                format!("`{host}` has no {} endpoint", names.join(" or ")),
-                Some(format!(
-                    "it declares: {declared}; add hosts.{host}.endpoints.{}",
-                    names[0]
-                )),
-            );
         }
     }
 
@@ -399,57 +306,6 @@ impl Ctx<'_> {
         }
     }
 
-    /// A warning limit above its critical limit can never warn first.
-    fn ordered<T: PartialOrd + std::fmt::Display>(
-        &mut self,
-        path: &str,
-        (wk, w): (&str, Option<T>),
-        (ck, c): (&str, Option<T>),
-    ) {
-        if let (Some(w), Some(c)) = (w, c) {
-            if w > c {
-                self.err(
-                    &join_key(path, wk),
-                    format!("{wk} ({w}) is above {ck} ({c})"),
-                    Some("warning must be reached first".into()),
-                );
-            }
-        }
-    }
-
-    fn num_limit(&mut self, path: &str, l: &NumLimit) {
-        self.ordered(path, ("warning", l.warning), ("critical", l.critical));
-        if let (Some(w), Some(c)) = (l.warning_below, l.critical_below) {
-            if w < c {
-                self.err(
-                    &join_key(path, "warning_below"),
-                    format!("warning_below ({w}) is below critical_below ({c})"),
-                    Some("warning must be reached first".into()),
-                );
-            }
-        }
-    }
-
-    fn num_limits(
-        &mut self,
-        path: &str,
-        t: &BTreeMap<String, NumLimit>,
-        known: Option<&[&str]>,
-        what: &str,
-    ) {
-        for (k, l) in t {
-            let p = join_key(path, k);
-            if let Some(known) = known {
-                if !known.contains(&k.as_str()) {
-                    let hint = did_you_mean(k, known.iter().copied());
-                    self.err(&p, format!("unknown {what} `{k}`"), hint);
-                    continue;
-                }
-            }
-            self.num_limit(&p, l);
-        }
-    }
-
     // ---- hosts --------------------------------------------------------------
 
     fn host(&mut self, name: &str, h: &HostSpec) {
@@ -532,150 +388,7 @@ impl Ctx<'_> {
                     );
                 }
             }
-            self.check(name, &join_key(&cp, chk.kind()), chk);
-        }
-    }
-
-    fn check(&mut self, host: &str, p: &str, chk: &CheckSpec) {
-        let s = self.s;
-        match chk {
-            CheckSpec::Queue(q) => {
-                if q.mta == Some(crate::check::queue::QueueMta::Command) && q.command.is_none() {
-                    self.err(p, "`mta: command` needs `command`", None);
-                }
-                let postfix = matches!(q.mta, None | Some(crate::check::queue::QueueMta::Postfix));
-                let known = postfix.then(postfix_queues);
-                self.num_limits(
-                    &join_key(p, "thresholds"),
-                    &q.thresholds,
-                    known.as_deref(),
-                    "queue",
-                );
-                let (w, c) = (q.oldest_warning, q.oldest_critical);
-                self.ordered(p, ("oldest_warning", w), ("oldest_critical", c));
-            }
-            CheckSpec::System(sy) => {
-                self.num_limits(
-                    &join_key(p, "thresholds"),
-                    &sy.thresholds,
-                    Some(&system_metrics()),
-                    "metric",
-                );
-            }
-            CheckSpec::Connections(c) => {
-                self.num_limits(
-                    &join_key(p, "thresholds"),
-                    &c.thresholds,
-                    Some(&connection_protocols()),
-                    "protocol",
-                );
-            }
-            CheckSpec::Processes(pr) => {
-                if pr.expect.is_empty() {
-                    self.warn(
-                        &join_key(p, "expect"),
-                        "empty list: this check asserts nothing",
-                        None,
-                    );
-                }
-                for (j, e) in pr.expect.iter().enumerate() {
-                    let ep = join_index(&join_key(p, "expect"), j);
-                    // A process matches every criterion given (name, cmdline, cwd).
-                    if e.process.is_none() && e.cmdline.is_none() && e.cwd.is_none() {
-                        self.err(
-                            &ep,
-                            "set `process` (a name), `cmdline` or `cwd` (regexes)",
-                            None,
-                        );
-                    }
-                    for (key, re) in [("cmdline", &e.cmdline), ("cwd", &e.cwd)] {
-                        if let Some(Err(err)) = re.as_deref().map(regex::Regex::new) {
-                            self.err(
-                                &join_key(&ep, key),
-                                format!("invalid regex: {}", regex_error(&err)),
-                                None,
-                            );
-                        }
-                    }
-                    if let (Some(min), Some(max)) = (e.min, e.max) {
-                        if min > max {
-                            self.err(
-                                &join_key(&ep, "min"),
-                                format!("min ({min}) is above max ({max})"),
-                                None,
-                            );
-                        }
-                    }
-                }
-            }
-            CheckSpec::Files(f) => {
-                for (j, dk) in f.disks.iter().enumerate() {
-                    let dp = join_index(&join_key(p, "disks"), j);
-                    if let Some(l) = &dk.free_percent {
-                        self.num_limit(&join_key(&dp, "free_percent"), l);
-                    }
-                    if let Some(l) = &dk.inodes_free_percent {
-                        self.num_limit(&join_key(&dp, "inodes_free_percent"), l);
-                    }
-                }
-                for (j, pc) in f.paths.iter().enumerate() {
-                    if let Some(l) = &pc.count {
-                        self.num_limit(
-                            &join_key(&join_index(&join_key(p, "paths"), j), "count"),
-                            l,
-                        );
-                    }
-                }
-            }
-            CheckSpec::Ldap(l) => {
-                let protos = s.host_protos(host);
-                if !s.has_role(host, "ldap")
-                    && !protos
-                        .iter()
-                        .any(|x| matches!(x, Proto::Ldap | Proto::Ldaps))
-                {
-                    self.err(
-                        p,
-                        format!("`{host}` has neither the ldap role nor an ldap endpoint"),
-                        None,
-                    );
-                }
-                for (j, r) in l.replicas.iter().enumerate() {
-                    let rp = join_index(&join_key(p, "replicas"), j);
-                    self.host_with_role(&rp, r, "an LDAP replica", &["ldap"]);
-                }
-                if l.password_env.is_some() && l.password_file.is_some() {
-                    self.err(p, "set only one of password_env and password_file", None);
-                }
-                self.secret_env(p, l.password_env.as_deref());
-                self.secret_file(p, l.password_file.as_deref());
-                self.limit(p, l.warning, l.critical, None);
-            }
-            CheckSpec::Port(pt) => {
-                match (pt.endpoint, pt.port) {
-                    (None, None) => self.err(
-                        p,
-                        "set `endpoint` (a protocol of this host) or `port`",
-                        None,
-                    ),
-                    (Some(e), _) => {
-                        if s.endpoint(host, e).is_none() {
-                            self.needs_endpoint(&join_key(p, "endpoint"), host, &[e]);
-                        }
-                    }
-                    _ => {}
-                }
-                if let Some(re) = &pt.banner {
-                    if let Err(err) = regex::Regex::new(re) {
-                        self.err(
-                            &join_key(p, "banner"),
-                            format!("invalid regex: {}", regex_error(&err)),
-                            None,
-                        );
-                    }
-                }
-                self.limit(p, pt.warning, pt.critical, None);
-            }
+            chk.validate(name, &join_key(&cp, chk.kind()), self);
         }
     }
 
@@ -750,47 +463,6 @@ impl Ctx<'_> {
                 &join_key(&ap, "password"),
                 "inline password in the suite",
                 Some("use password_env or password_file".into()),
-            );
-        }
-    }
-
-    /// `parent.password_env` names a set, non-empty variable (never printed).
-    fn secret_env(&mut self, parent: &str, var: Option<&str>) {
-        let Some(var) = var else { return };
-        let p = join_key(parent, "password_env");
-        match std::env::var_os(var) {
-            None => self.err(&p, format!("environment variable `{var}` is not set"), None),
-            Some(v) if v.is_empty() => {
-                self.err(&p, format!("environment variable `{var}` is empty"), None)
-            }
-            Some(_) => {}
-        }
-    }
-
-    /// `parent.password_file` exists, is readable, and only by its owner.
-    fn secret_file(&mut self, parent: &str, f: Option<&Path>) {
-        let Some(f) = f else { return };
-        let p = join_key(parent, "password_file");
-        if !f.exists() {
-            self.err(
-                &p,
-                format!("password file `{}` does not exist", f.display()),
-                None,
-            );
-        } else if let Err(e) = std::fs::File::open(f) {
-            self.err(
-                &p,
-                format!("cannot read password file `{}`: {e}", f.display()),
-                None,
-            );
-        } else if crate::secret::too_open(f) {
-            self.warn(
-                &p,
-                format!(
-                    "password file `{}` is readable by group or others",
-                    f.display()
-                ),
-                Some(format!("chmod 600 {}", f.display())),
             );
         }
     }
@@ -931,6 +603,117 @@ impl Ctx<'_> {
                 self.account_ref(&join_key(&p, "account"), &w.account);
                 self.retrieve(&join_key(&p, "host"), &w.host, &[w.protocol], &[]);
             }
+        }
+    }
+}
+
+/// The diagnostics API the host-check kinds validate through.
+impl Rules for Ctx<'_> {
+    fn err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+        let d = self.src.diag(Severity::Error, path, message.into(), hint);
+        self.out.push(d);
+    }
+
+    fn warn(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+        let d = self.src.diag(Severity::Warning, path, message.into(), hint);
+        self.out.push(d);
+    }
+
+    fn has_role(&self, host: &str, role: &str) -> bool {
+        self.s.has_role(host, role)
+    }
+
+    fn host_protos(&self, host: &str) -> Vec<Proto> {
+        self.s.host_protos(host)
+    }
+
+    fn has_endpoint(&self, host: &str, proto: Proto) -> bool {
+        self.s.endpoint(host, proto).is_some()
+    }
+
+    fn host_with_role(&mut self, path: &str, name: &str, what: &str, roles: &[&str]) -> bool {
+        let Some(h) = self.s.hosts.get(name) else {
+            let hint = did_you_mean(name, self.s.hosts.keys().map(String::as_str));
+            self.err(path, format!("no host named `{name}`"), hint);
+            return false;
+        };
+        if !h.roles.iter().any(|r| roles.contains(&r.as_str())) {
+            self.err(
+                path,
+                format!(
+                    "`{name}` has roles [{}], but {what} needs a host with role {}",
+                    h.roles.join(", "),
+                    roles.join(" or ")
+                ),
+                None,
+            );
+            return false;
+        }
+        true
+    }
+
+    fn needs_endpoint(&mut self, path: &str, host: &str, candidates: &[Proto]) {
+        if self.s.endpoint_for(host, candidates).is_none() {
+            let names: Vec<&str> = candidates.iter().map(|p| p.as_str()).collect();
+            let declared: Vec<&str> = self
+                .s
+                .host_protos(host)
+                .iter()
+                .map(|p| p.as_str())
+                .collect();
+            let declared = if declared.is_empty() {
+                "nothing".to_string()
+            } else {
+                declared.join(", ")
+            };
+            self.err(
+                path,
+                format!("`{host}` has no {} endpoint", names.join(" or ")),
+                Some(format!(
+                    "it declares: {declared}; add hosts.{host}.endpoints.{}",
+                    names[0]
+                )),
+            );
+        }
+    }
+
+    /// Never prints the value.
+    fn secret_env(&mut self, parent: &str, var: Option<&str>) {
+        let Some(var) = var else { return };
+        let p = join_key(parent, "password_env");
+        match std::env::var_os(var) {
+            None => self.err(&p, format!("environment variable `{var}` is not set"), None),
+            Some(v) if v.is_empty() => {
+                self.err(&p, format!("environment variable `{var}` is empty"), None)
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn secret_file(&mut self, parent: &str, f: Option<&Path>) {
+        let Some(f) = f else { return };
+        let p = join_key(parent, "password_file");
+        if !f.exists() {
+            self.err(
+                &p,
+                format!("password file `{}` does not exist", f.display()),
+                None,
+            );
+        } else if let Err(e) = std::fs::File::open(f) {
+            self.err(
+                &p,
+                format!("cannot read password file `{}`: {e}", f.display()),
+                None,
+            );
+        } else if crate::secret::too_open(f) {
+            self.warn(
+                &p,
+                format!(
+                    "password file `{}` is readable by group or others",
+                    f.display()
+                ),
+                Some(format!("chmod 600 {}", f.display())),
+            );
         }
     }
 }

@@ -1,0 +1,50 @@
+//! The application layer between the command line / daemon and the engine:
+//! one run of suites from selection to alerts ([`run_once`]), shared by
+//! `healthmon run` and `check` (and so by the runs `healthmon cron` installs)
+//! and by the daemon's jobs.
+//!
+//! - `select`  — which cases run: `--only/--skip`, rotation slot, `--host`, `--shard`.
+//! - `lock`    — the run lock of a reports dir; notes of runs it refused.
+//! - `execute` — runs the cases concurrently, isolation, events.
+//! - `judge`   — the limits each case is judged against (kept in its result),
+//!   `--warning/--critical`.
+//! - `scrub`   — no account password reaches a report.
+//! - `once`    — [`run_once`]: lock, select, execute, judge, file reports, alerts.
+
+pub mod execute;
+pub mod judge;
+pub mod lock;
+mod once;
+pub mod scrub;
+pub mod select;
+
+use std::path::{Path, PathBuf};
+
+pub use execute::suite_name;
+pub use lock::LockError;
+pub use once::{Finished, Outcome, Request, run_once};
+pub use select::{RunOptions, parse_shard, select};
+
+use crate::suite::LoadedSuite;
+
+/// The reports directory of a run: the one given (`--reports`, the
+/// schedule's `reports:`), else the first `reports.dir` of the suites, else
+/// `reports/`.
+pub fn reports_dir(given: Option<&Path>, suites: &[LoadedSuite]) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            suites
+                .iter()
+                .find_map(|s| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))
+        })
+        .unwrap_or_else(|| PathBuf::from("reports"))
+}
+
+/// The alert state directory of a run: the one given (the schedule's
+/// `state_dir:`), else `<reports>/state`.
+pub fn state_dir(given: Option<&Path>, reports_dir: &Path) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| reports_dir.join("state"))
+}

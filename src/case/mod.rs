@@ -1,0 +1,77 @@
+//! Test cases: what a suite expands into. Ids are stable and value-free: they
+//! become JUnit names, metric labels and alert identities.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub mod expand;
+
+use crate::suite::checks::CheckSpec;
+use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestCase {
+    pub id: String,
+    /// Index of the suite this case came from (runs may load several).
+    pub suite: usize,
+    pub kind: CaseKind,
+    /// account, submit, retrieve, protocol, host, check ... (for tables and labels)
+    pub labels: BTreeMap<String, String>,
+    /// Whole-case deadline.
+    #[serde(serialize_with = "ser_dur")]
+    pub timeout: Duration,
+    /// Rotation minute when the case came from the rotation table.
+    pub slot: Option<u32>,
+}
+
+fn ser_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    Roundtrip(RoundtripCase),
+    Security(SecurityCase),
+    Host(HostCase),
+}
+
+impl CaseKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaseKind::Roundtrip(_) => "roundtrip",
+            CaseKind::Security(_) => "security",
+            CaseKind::Host(_) => "host",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundtripCase {
+    pub account: String,
+    /// Host submitted to (an mta or lb).
+    pub submit: String,
+    /// Submission endpoint used on it.
+    pub via: Proto,
+    /// Host retrieved from (an mmp, lb, or the account's store).
+    pub retrieve: String,
+    /// True when retrieve is the account's store itself (bypassing MMPs).
+    pub direct: bool,
+    pub protocol: RetrProto,
+    pub thresholds: Thresholds,
+    #[serde(serialize_with = "ser_dur")]
+    pub arrival_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecurityCase {
+    pub spec: SecuritySpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostCase {
+    pub host: String,
+    pub check: CheckSpec,
+}

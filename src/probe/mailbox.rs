@@ -1,0 +1,186 @@
+//! The retrieval policy POP3 and IMAP share, written once against
+//! [`Mailbox`]: wait for our probe, verify it, delete only ours, commit.
+//!
+//! The rule for every message deleted (the probe, a duplicate of it, a
+//! leftover of an earlier run of the same case) is the same:
+//! 1. its parsed header section says so ([`probe_msg::classify`]: our token,
+//!    or our exact case id with a well-formed token), and
+//! 2. its whole message, fetched, says the same.
+//!
+//! Anything else is never marked. A duplicate or leftover whose whole message
+//! disagrees with its header, or that vanished meanwhile, is left alone; the
+//! probe itself disagreeing is an error (corrupt). Marked deletions take
+//! effect only on [`Mailbox::commit`]; any error before that abandons the
+//! session, which leaves the mailbox as it was (POP3: no QUIT; IMAP: no
+//! EXPUNGE, and never a plain EXPUNGE or CLOSE at all).
+
+use std::time::Instant;
+
+use super::probe_msg::{self, Mark, RetrieveRequest, ms_since, timed};
+use crate::result::{Observation, ProbeError};
+
+/// A fetched message, or the server saying it is not there (any more).
+#[derive(Debug)]
+pub enum Fetched {
+    Message(Vec<u8>),
+    /// Expunged by another session, or refused: the error to report if it
+    /// was the probe itself.
+    Gone(ProbeError),
+}
+
+/// One logged-in mailbox session as the policy sees it. Errors are the
+/// protocol's own (phase, kind, message); after any error the policy calls
+/// [`Mailbox::abandon`].
+#[allow(async_fn_in_trait)] // used generically inside the crate only
+pub trait Mailbox {
+    /// A message's name in the session: POP3 message number, IMAP UID.
+    type Id: Copy;
+
+    /// POP3: `commit` is QUIT, which ends the session and is timed as
+    /// `logout`. IMAP: `commit` is UID EXPUNGE, one more command of the
+    /// `delete` phase (LOGOUT follows later either way).
+    const COMMIT_IS_LOGOUT: bool;
+
+    /// Messages whose parsed probe header is `want`, in the protocol's order
+    /// (for `Mark::Ours` the first is taken as the probe). Read-only.
+    async fn find(
+        &mut self,
+        phase: &'static str,
+        want: Mark,
+        req: &RetrieveRequest<'_>,
+        obs: &mut Observation,
+    ) -> Result<Vec<Self::Id>, ProbeError>;
+
+    /// The whole message, at most `cap` bytes, without changing flags.
+    async fn fetch(&mut self, id: Self::Id, cap: usize) -> Result<Fetched, ProbeError>;
+
+    /// The error for "the fetched probe has no probe header with our token".
+    fn not_ours(&self, id: Self::Id) -> ProbeError;
+
+    /// Mark exactly `ids` deleted; nothing is removed before `commit`.
+    /// `Ok(false)`: the server cannot delete exactly these, nothing was
+    /// marked (the reason is recorded in `obs`).
+    async fn mark_deleted(
+        &mut self,
+        ids: &[Self::Id],
+        obs: &mut Observation,
+    ) -> Result<bool, ProbeError>;
+
+    /// Make the marked deletions permanent.
+    async fn commit(&mut self) -> Result<(), ProbeError>;
+
+    /// Leave without committing: nothing marked takes effect.
+    async fn abandon(&mut self);
+
+    /// Wait for new mail (POP3: log in again after a backoff delay; IMAP:
+    /// IDLE slices, else NOOP). `Err` with kind `NotArrived` once the
+    /// request's arrival deadline has passed.
+    async fn wait(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        obs: &mut Observation,
+    ) -> Result<(), ProbeError>;
+}
+
+/// What [`take`] got: the probe and how many leftovers went with it.
+#[derive(Debug)]
+pub struct Taken {
+    pub raw: Vec<u8>,
+    pub reaped: usize,
+}
+
+/// Find our probe (phase `delivery` for the protocol's errors), waiting for
+/// new mail until the arrival deadline. Returns its ids (two or more =
+/// duplicates). Does not abandon on error (the caller decides what follows).
+pub async fn wait_for<M: Mailbox>(
+    mb: &mut M,
+    req: &RetrieveRequest<'_>,
+    obs: &mut Observation,
+) -> Result<Vec<M::Id>, ProbeError> {
+    loop {
+        let ours = mb.find("delivery", Mark::Ours, req, obs).await?;
+        if !ours.is_empty() {
+            return Ok(ours);
+        }
+        mb.wait(req, obs).await?;
+    }
+}
+
+/// Verify, delete only ours, commit. `ours` comes from [`wait_for`] (the
+/// first is the probe). Phases: `fetch`, `delete`, and `logout` when the
+/// commit is the logout. On any error the session is abandoned first.
+pub async fn take<M: Mailbox>(
+    mb: &mut M,
+    req: &RetrieveRequest<'_>,
+    ours: &[M::Id],
+    obs: &mut Observation,
+) -> Result<Taken, ProbeError> {
+    let r = take_steps(mb, req, ours, obs).await;
+    if r.is_err() {
+        mb.abandon().await;
+    }
+    r
+}
+
+async fn take_steps<M: Mailbox>(
+    mb: &mut M,
+    req: &RetrieveRequest<'_>,
+    ours: &[M::Id],
+    obs: &mut Observation,
+) -> Result<Taken, ProbeError> {
+    let (&first, duplicates) = ours.split_first().expect("take needs our probe's id");
+    let raw = match timed(obs, "fetch", mb.fetch(first, req.max_message_bytes)).await? {
+        Fetched::Message(raw) => raw,
+        Fetched::Gone(e) => return Err(e),
+    };
+    // The header said it is ours; the whole message must say so too.
+    if probe_msg::classify(&raw, req.token, req.case_id) != Mark::Ours {
+        return Err(mb.not_ours(first));
+    }
+    if !duplicates.is_empty() {
+        obs.fact("duplicates", duplicates.len().to_string());
+    }
+    let t0 = Instant::now();
+    let r = async {
+        let leftovers = mb.find("delete", Mark::Leftover, req, obs).await?;
+        let mut doomed = vec![first];
+        let mut reaped = 0;
+        let mut unverified = 0;
+        let others = duplicates.iter().map(|&id| (id, Mark::Ours));
+        for (id, want) in others.chain(leftovers.iter().map(|&id| (id, Mark::Leftover))) {
+            // The same evidence as the probe: the whole message, parsed.
+            match mb.fetch(id, req.max_message_bytes).await? {
+                Fetched::Message(m) if probe_msg::classify(&m, req.token, req.case_id) == want => {
+                    doomed.push(id);
+                    reaped += usize::from(want == Mark::Leftover);
+                }
+                Fetched::Message(_) => unverified += 1,
+                Fetched::Gone(_) => {}
+            }
+        }
+        if unverified > 0 {
+            obs.fact("unverified", unverified.to_string());
+        }
+        if !mb.mark_deleted(&doomed, obs).await? {
+            return Ok(0);
+        }
+        if !M::COMMIT_IS_LOGOUT {
+            mb.commit().await?;
+        }
+        if reaped > 0 {
+            obs.fact("reaped", reaped.to_string());
+        }
+        Ok::<_, ProbeError>(reaped)
+    }
+    .await;
+    obs.phase("delete", ms_since(t0));
+    let reaped = r?;
+    if M::COMMIT_IS_LOGOUT {
+        timed(obs, "logout", mb.commit()).await?;
+    }
+    Ok(Taken { raw, reaped })
+}
+
+#[cfg(test)]
+#[path = "mailbox_tests.rs"]
+mod tests;

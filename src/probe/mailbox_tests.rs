@@ -1,0 +1,333 @@
+//! The policy against an in-memory mailbox: what is deleted, what stays,
+//! and that nothing is committed after a failure.
+
+use std::time::Duration;
+
+use super::*;
+use crate::result::ErrorKind;
+use crate::secret::Secret;
+use crate::suite::resolve::Endpoint;
+
+const TOK: &str = "hm0123456789abcdef0123456789abcdef";
+const OLD: &str = "hmffffffffffffffffffffffffffffffff";
+const CASE: &str = "rndtrip/ims1/mta1/mmp1/pop3";
+
+fn msg(headers: &str, body: &str) -> Vec<u8> {
+    format!("From: a@b\r\n{headers}Subject: x\r\n\r\n{body}\r\n").into_bytes()
+}
+fn probe(token: &str, case: &str) -> Vec<u8> {
+    msg(&format!("X-Healthmon-Probe: {token} {case}\r\n"), "probe")
+}
+fn user_mail() -> Vec<u8> {
+    msg("", "hello")
+}
+
+/// One stored message: what a header look-up shows, and the whole message.
+#[derive(Clone)]
+struct Stored {
+    id: u32,
+    header: Vec<u8>,
+    full: Vec<u8>,
+}
+
+fn stored(id: u32, m: Vec<u8>) -> Stored {
+    Stored {
+        id,
+        header: probe_msg::header_section(&m).to_vec(),
+        full: m,
+    }
+}
+
+/// A mailbox with POP3-like (`LOGOUT = true`) or IMAP-like commit timing.
+#[derive(Default)]
+struct Mem<const LOGOUT: bool> {
+    msgs: Vec<Stored>,
+    /// Delivered one per `wait`.
+    arriving: Vec<Stored>,
+    /// Ids that vanish (another session expunged them) before a fetch.
+    vanished: Vec<u32>,
+    marked: Vec<u32>,
+    fail_at: Option<&'static str>,
+    cannot_delete: bool,
+    committed: bool,
+    abandoned: bool,
+    waits: u32,
+}
+
+impl<const LOGOUT: bool> Mem<LOGOUT> {
+    fn new(msgs: Vec<Vec<u8>>) -> Self {
+        Mem {
+            msgs: (1..).zip(msgs).map(|(i, m)| stored(i, m)).collect(),
+            ..Mem::default()
+        }
+    }
+    fn ids(&self) -> Vec<u32> {
+        self.msgs.iter().map(|m| m.id).collect()
+    }
+    fn fail(&self, op: &str) -> Result<(), ProbeError> {
+        if self.fail_at == Some(op) {
+            return Err(err(op, ErrorKind::Protocol, "connection lost"));
+        }
+        Ok(())
+    }
+}
+
+fn err(phase: &str, kind: ErrorKind, m: &str) -> ProbeError {
+    ProbeError {
+        phase: phase.into(),
+        kind,
+        message: m.into(),
+        host: None,
+        protocol: Some("mem".into()),
+    }
+}
+
+impl<const LOGOUT: bool> Mailbox for Mem<LOGOUT> {
+    type Id = u32;
+    const COMMIT_IS_LOGOUT: bool = LOGOUT;
+
+    async fn find(
+        &mut self,
+        phase: &'static str,
+        want: Mark,
+        req: &RetrieveRequest<'_>,
+        _obs: &mut Observation,
+    ) -> Result<Vec<u32>, ProbeError> {
+        self.fail(phase)?;
+        Ok(self
+            .msgs
+            .iter()
+            .filter(|m| probe_msg::classify(&m.header, req.token, req.case_id) == want)
+            .map(|m| m.id)
+            .collect())
+    }
+
+    async fn fetch(&mut self, id: u32, cap: usize) -> Result<Fetched, ProbeError> {
+        self.fail("fetch")?;
+        match self.msgs.iter().find(|m| m.id == id) {
+            Some(_) if self.vanished.contains(&id) => Ok(Fetched::Gone(err(
+                "fetch",
+                ErrorKind::PermReject,
+                "no such message",
+            ))),
+            Some(m) if m.full.len() > cap => Err(err("fetch", ErrorKind::Protocol, "too big")),
+            Some(m) => Ok(Fetched::Message(m.full.clone())),
+            None => Ok(Fetched::Gone(err(
+                "fetch",
+                ErrorKind::PermReject,
+                "no such message",
+            ))),
+        }
+    }
+
+    fn not_ours(&self, id: u32) -> ProbeError {
+        err("fetch", ErrorKind::Corrupt, &format!("{id} is not ours"))
+    }
+
+    async fn mark_deleted(
+        &mut self,
+        ids: &[u32],
+        obs: &mut Observation,
+    ) -> Result<bool, ProbeError> {
+        if self.cannot_delete {
+            obs.fact("not_deleted", "cannot delete exactly these");
+            return Ok(false);
+        }
+        self.marked.extend(ids);
+        self.fail("mark")?;
+        Ok(true)
+    }
+
+    async fn commit(&mut self) -> Result<(), ProbeError> {
+        self.fail("commit")?;
+        let marked = std::mem::take(&mut self.marked);
+        self.msgs.retain(|m| !marked.contains(&m.id));
+        self.committed = true;
+        Ok(())
+    }
+
+    async fn abandon(&mut self) {
+        self.marked.clear();
+        self.abandoned = true;
+    }
+
+    async fn wait(
+        &mut self,
+        _req: &RetrieveRequest<'_>,
+        _obs: &mut Observation,
+    ) -> Result<(), ProbeError> {
+        self.waits += 1;
+        if self.arriving.is_empty() {
+            return Err(err("delivery", ErrorKind::NotArrived, "probe not found"));
+        }
+        let m = self.arriving.remove(0);
+        self.msgs.push(m);
+        Ok(())
+    }
+}
+
+fn endpoint() -> Endpoint {
+    Endpoint {
+        host: "mem".into(),
+        address: "127.0.0.1".into(),
+        port: 110,
+        proto: crate::suite::model::Proto::Pop3,
+        tls: crate::suite::model::TlsMode::None,
+        tls_options: Default::default(),
+        auth: None,
+    }
+}
+
+/// Wait for the probe, then take it, as the POP3 and IMAP probes do.
+async fn retrieve<const L: bool>(mb: &mut Mem<L>) -> (Result<Taken, ProbeError>, Observation) {
+    let ep = endpoint();
+    let pw = Secret::new("pw");
+    let req = RetrieveRequest {
+        ep: &ep,
+        login: "user",
+        password: &pw,
+        token: TOK,
+        case_id: CASE,
+        step_timeout: Duration::from_secs(1),
+        arrival_deadline: tokio::time::Instant::now(),
+        max_message_bytes: 64 * 1024,
+    };
+    let mut obs = Observation::default();
+    let r = match wait_for(mb, &req, &mut obs).await {
+        Ok(ours) => take(mb, &req, &ours, &mut obs).await,
+        Err(e) => Err(e),
+    };
+    (r, obs)
+}
+
+fn phases(o: &Observation) -> Vec<&str> {
+    o.phases.iter().map(|p| p.phase.as_str()).collect()
+}
+
+#[tokio::test]
+async fn only_our_probe_goes_and_everything_else_stays() {
+    let mut mb = Mem::<true>::new(vec![
+        user_mail(),
+        probe(TOK, CASE),
+        // Mentions our token and case, but only in the body.
+        msg("", &format!("X-Healthmon-Probe: {TOK} {CASE}")),
+        // Forged: our case id without a well-formed token; extra words.
+        msg(&format!("X-Healthmon-Probe: hello {CASE}\r\n"), ""),
+        msg(&format!("X-Healthmon-Probe: {OLD} {CASE} extra\r\n"), ""),
+        // Another case's probe (and a longer case id containing ours).
+        probe(OLD, "rndtrip/ims2/mta1/mmp1/pop3"),
+        probe(OLD, &format!("{CASE}s")),
+    ]);
+    let (r, o) = retrieve(&mut mb).await;
+    let t = r.unwrap();
+    assert_eq!(t.raw, probe(TOK, CASE));
+    assert_eq!(t.reaped, 0);
+    assert!(mb.committed && !mb.abandoned);
+    assert_eq!(mb.ids(), vec![1, 3, 4, 5, 6, 7]);
+    assert_eq!(phases(&o), vec!["fetch", "delete", "logout"]);
+    assert!(o.facts.is_empty(), "{:?}", o.facts);
+}
+
+#[tokio::test]
+async fn a_killed_runs_leftover_is_reaped_with_the_probe() {
+    let mut mb = Mem::<false>::new(vec![probe(OLD, CASE), user_mail(), probe(TOK, CASE)]);
+    let (r, o) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap().reaped, 1);
+    assert_eq!(mb.ids(), vec![2]);
+    assert_eq!(o.facts.get("reaped").map(String::as_str), Some("1"));
+    // IMAP-like: the commit is part of `delete`, no `logout` phase here.
+    assert_eq!(phases(&o), vec!["fetch", "delete"]);
+}
+
+#[tokio::test]
+async fn duplicates_go_only_when_their_whole_message_is_ours_too() {
+    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE), user_mail(), probe(TOK, CASE)]);
+    let (r, o) = retrieve(&mut mb).await;
+    r.unwrap();
+    assert_eq!(mb.ids(), vec![2]);
+    assert_eq!(o.facts.get("duplicates").map(String::as_str), Some("1"));
+
+    // Header says "ours", the whole message does not (a forged or changed
+    // header): the duplicate and the leftover with the same doubt stay.
+    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE), probe(TOK, CASE), probe(OLD, CASE)]);
+    mb.msgs[1].full = user_mail();
+    mb.msgs[2].full = probe(OLD, "another/case");
+    let (r, o) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap().reaped, 0);
+    assert_eq!(mb.ids(), vec![2, 3]);
+    assert_eq!(o.facts.get("unverified").map(String::as_str), Some("2"));
+    assert!(!o.facts.contains_key("reaped"));
+}
+
+#[tokio::test]
+async fn a_probe_whose_message_is_not_ours_is_corrupt_and_nothing_goes() {
+    let mut mb = Mem::<true>::new(vec![probe(OLD, CASE), probe(TOK, CASE)]);
+    mb.msgs[1].full = msg("", "header lost on the way");
+    let (r, o) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap_err().kind, ErrorKind::Corrupt);
+    assert!(mb.abandoned && !mb.committed);
+    assert_eq!(mb.ids(), vec![1, 2]);
+    assert_eq!(phases(&o), vec!["fetch"]);
+}
+
+#[tokio::test]
+async fn a_vanished_duplicate_is_skipped_a_vanished_probe_is_an_error() {
+    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE), probe(TOK, CASE)]);
+    mb.vanished = vec![2];
+    let (r, _) = retrieve(&mut mb).await;
+    r.unwrap();
+    assert_eq!(mb.ids(), vec![2]);
+
+    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE)]);
+    mb.vanished = vec![1];
+    let (r, _) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap_err().kind, ErrorKind::PermReject);
+    assert!(mb.abandoned && !mb.committed);
+    assert_eq!(mb.ids(), vec![1]);
+}
+
+#[tokio::test]
+async fn a_failure_between_delete_and_commit_commits_nothing() {
+    async fn check<const L: bool>(fail_at: &'static str) {
+        let mut mb = Mem::<L>::new(vec![probe(OLD, CASE), user_mail(), probe(TOK, CASE)]);
+        mb.fail_at = Some(fail_at);
+        let (r, o) = retrieve(&mut mb).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.phase, fail_at);
+        assert!(mb.abandoned && !mb.committed, "{fail_at}");
+        assert!(mb.marked.is_empty());
+        assert_eq!(mb.ids(), vec![1, 2, 3], "{fail_at}: nothing deleted");
+        assert!(!o.facts.contains_key("reaped") || L, "{:?}", o.facts);
+    }
+    for at in ["mark", "commit", "delete"] {
+        check::<true>(at).await;
+        check::<false>(at).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_cannot_delete_exactly_ours_keeps_everything() {
+    let mut mb = Mem::<false>::new(vec![probe(OLD, CASE), probe(TOK, CASE)]);
+    mb.cannot_delete = true;
+    let (r, o) = retrieve(&mut mb).await;
+    let t = r.unwrap();
+    assert_eq!((t.raw, t.reaped), (probe(TOK, CASE), 0));
+    assert!(!mb.committed && !mb.abandoned);
+    assert_eq!(mb.ids(), vec![1, 2]);
+    assert!(o.facts.contains_key("not_deleted"));
+}
+
+#[tokio::test]
+async fn waiting_sees_a_late_probe_and_gives_up_at_the_deadline() {
+    let mut mb = Mem::<true>::new(vec![user_mail(), probe(OLD, CASE)]);
+    mb.arriving = vec![stored(3, user_mail()), stored(4, probe(TOK, CASE))];
+    let (r, _) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap().reaped, 1);
+    assert_eq!(mb.waits, 2);
+    assert_eq!(mb.ids(), vec![1, 3]);
+
+    let mut mb = Mem::<true>::new(vec![user_mail(), probe(OLD, CASE)]);
+    let (r, _) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap_err().kind, ErrorKind::NotArrived);
+    assert_eq!(mb.ids(), vec![1, 2], "waiting deletes nothing");
+}

@@ -1,0 +1,86 @@
+//! port check: banners, implicit-TLS certificate lifetime, refused ports.
+
+use crate::support::site;
+
+use crate::support::check::*;
+use healthmon::result::{ErrorKind, Status};
+
+#[tokio::test]
+async fn banner_and_certificate_days_match_the_site() {
+    let _site = site::site_shared();
+    let suite = local_suite();
+    let o = run(
+        &suite,
+        "mta1",
+        spec(r"port: {endpoint: smtp, banner: '^220 mta1\.example\.test '}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Pass, "{o:?}");
+    assert!(o.observation.facts["banner"].starts_with("220 mta1.example.test"));
+    let o = run(
+        &suite,
+        "mta1",
+        spec("port: {endpoint: smtp, banner: '^220 mta2'}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Critical, "{o:?}");
+    assert!(
+        o.message.contains("does not match /^220 mta2/"),
+        "{}",
+        o.message
+    );
+
+    let o = run(
+        &suite,
+        "mta1",
+        spec("port: {endpoint: smtps, cert_expiry_warning_days: 14}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Pass, "{o:?}");
+    // Independently: the certificate file the site serves, read by openssl.
+    let pem = site::site_state().join("certs/mta1.pem");
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in"])
+        .arg(&pem)
+        .output()
+        .unwrap();
+    let end = String::from_utf8_lossy(&out.stdout);
+    let end = end.trim().trim_start_matches("notAfter=").trim();
+    let end = chrono::DateTime::parse_from_str(&end.replace('Z', " +0000"), "%Y-%m-%d %H:%M:%S %z")
+        .unwrap();
+    let days = (end.timestamp() - chrono::Utc::now().timestamp()) as f64 / 86400.0;
+    assert!(
+        (metric(&o, "cert_days") - days).abs() < 0.01,
+        "{} vs {days}",
+        metric(&o, "cert_days")
+    );
+    let o = run(
+        &suite,
+        "mta1",
+        spec("port: {endpoint: smtps, cert_expiry_warning_days: 100000}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Warning, "{o:?}");
+    assert!(o.message.contains("(warning 100000)"), "{}", o.message);
+}
+
+#[tokio::test]
+async fn refused_port_and_bad_config_are_errors() {
+    let _site = site::site_shared();
+    let suite = local_suite();
+    let o = run(&suite, "mta1", spec("port: {port: 2}")).await;
+    assert_eq!(o.status, Status::Error, "{o:?}");
+    assert_eq!(
+        o.observation.error.as_ref().unwrap().kind,
+        ErrorKind::Refused
+    );
+    let o = run(
+        &suite,
+        "mta1",
+        spec("port: {endpoint: smtp, cert_expiry_warning_days: 5}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Error, "{o:?}");
+    let o = run(&suite, "mta1", spec("port: {endpoint: imap}")).await;
+    assert_eq!(o.status, Status::Error, "{o:?}");
+}

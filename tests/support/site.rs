@@ -1,0 +1,114 @@
+//! The repository, the healthmon binary, and the real loopback site:
+//! its state directory, the site lock, the mailsite script.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+/// Repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// State directory of tests/site/mailsite.
+pub fn site_state() -> PathBuf {
+    std::env::var_os("MAILSITE_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/mailsite"))
+}
+
+/// Guard for the shared test site. Tests that only use the healthy site take
+/// it shared; tests that inject faults take it exclusive, so a fault never
+/// leaks into another test (even across test binaries run in parallel).
+pub struct SiteGuard(File);
+
+fn lock_file() -> File {
+    let p = root().join("target/mailsite.lock");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p)
+        .unwrap()
+}
+
+pub fn site_shared() -> SiteGuard {
+    let f = lock_file();
+    f.lock_shared().unwrap();
+    assert_site_up();
+    SiteGuard(f)
+}
+
+pub fn site_exclusive() -> SiteGuard {
+    let f = lock_file();
+    f.lock().unwrap();
+    assert_site_up();
+    SiteGuard(f)
+}
+
+/// The site must be up: a test against the real site fails (not skips) when
+/// it is missing. `tests/run` brings it up.
+pub fn assert_site_up() {
+    let st = std::process::Command::new(root().join("tests/site/mailsite"))
+        .arg("status")
+        .output();
+    let ok = st.as_ref().map(|o| o.status.success()).unwrap_or(false);
+    assert!(
+        ok,
+        "the test site is not up: run `tests/site/mailsite up` (tests/run does): {st:?}"
+    );
+}
+
+/// Run the mailsite script with arguments, panicking on failure.
+pub fn mailsite(args: &[&str]) -> String {
+    let o = std::process::Command::new(root().join("tests/site/mailsite"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "mailsite {args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Path to the built healthmon binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_healthmon"))
+}
+
+/// True while some process holds the run lock of `reports` (probed without
+/// taking it for long).
+pub fn run_locked(reports: &std::path::Path) -> bool {
+    let Ok(f) = File::options()
+        .write(true)
+        .open(reports.join(".healthmon.lock"))
+    else {
+        return false;
+    };
+    match f.try_lock() {
+        Ok(()) => {
+            let _ = f.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+/// Starts a stopped site host again when dropped (also on panic).
+pub struct Restart(pub &'static str);
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        let ok = std::process::Command::new(root().join("tests/site/mailsite"))
+            .args(["start", self.0])
+            .status()
+            .is_ok_and(|s| s.success());
+        // Never panic inside a panic; a failed restart shows in the next status.
+        if !ok && !std::thread::panicking() {
+            panic!("mailsite start {} failed", self.0);
+        }
+    }
+}
