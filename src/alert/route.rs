@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
 use super::AlertReport;
 use super::notice::Notice;
@@ -21,6 +22,8 @@ pub struct Router<'a> {
     pub state_dir: &'a Path,
     pub now: DateTime<Utc>,
     failed: BTreeSet<String>,
+    /// End of this alert step: no send starts after it or runs past it.
+    deadline: Instant,
 }
 
 impl<'a> Router<'a> {
@@ -36,6 +39,7 @@ impl<'a> Router<'a> {
             state_dir,
             now,
             failed: BTreeSet::new(),
+            deadline: Instant::now() + spec.policy().deadline,
         }
     }
 
@@ -67,7 +71,14 @@ impl<'a> Router<'a> {
         if self.failed.contains(name) {
             return Err(format!("{name}: failed earlier in this run"));
         }
-        match super::channel::send(ch, n).await {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "{name}: not tried, the alert step's deadline ({}) has passed",
+                crate::suite::duration::Dur(self.spec.policy().deadline)
+            ));
+        }
+        match super::channel::send_within(ch, n, left).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.failed.insert(name.to_string());

@@ -136,6 +136,74 @@ fn quick_ack(fd: Option<std::os::fd::RawFd>) {
     let _ = fd;
 }
 
+/// Why no address of a name could be connected to.
+enum Failed {
+    /// Every attempt still open at the deadline (the addresses tried).
+    Timeout(String),
+    /// The last refusal, when every address refused.
+    Refused(std::net::SocketAddr, std::io::Error),
+}
+
+/// Delay before racing the next address (RFC 8305's connection attempt delay).
+const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
+
+/// Happy eyeballs within one deadline: try the addresses in order, starting
+/// the next one when the previous refuses or has not answered within
+/// [`NEXT_ADDRESS_AFTER`], earlier attempts kept running; the first to
+/// connect wins and the others are dropped. A dead first address (SYNs
+/// dropped) thus no longer hides a live second one.
+async fn connect_any(
+    addrs: &[std::net::SocketAddr],
+    deadline: Instant,
+) -> Result<tokio::net::TcpStream, Failed> {
+    let mut racing = tokio::task::JoinSet::new();
+    let mut next = addrs.iter().copied();
+    let mut tried = Vec::new();
+    let mut last_refused = None;
+    loop {
+        if let Some(a) = next.next() {
+            tried.push(a.to_string());
+            racing.spawn(async move { (a, tokio::net::TcpStream::connect(a).await) });
+        }
+        let more = tried.len() < addrs.len();
+        let start_next = if more {
+            (Instant::now() + NEXT_ADDRESS_AFTER).min(deadline)
+        } else {
+            deadline
+        };
+        loop {
+            tokio::select! {
+                done = racing.join_next(), if !racing.is_empty() => match done {
+                    Some(Ok((_, Ok(s)))) => return Ok(s),
+                    Some(Ok((a, Err(e)))) => {
+                        last_refused = Some((a, e));
+                        if racing.is_empty() {
+                            if !more {
+                                let (a, e) = last_refused.expect("just set");
+                                return Err(Failed::Refused(a, e));
+                            }
+                            break;
+                        }
+                    }
+                    // A connect task cannot panic; treat it as gone.
+                    Some(Err(_)) | None => {}
+                },
+                _ = tokio::time::sleep_until(start_next) => {
+                    if Instant::now() >= deadline {
+                        if racing.is_empty() {
+                            if let Some((a, e)) = last_refused {
+                                return Err(Failed::Refused(a, e));
+                            }
+                        }
+                        return Err(Failed::Timeout(tried.join(", ")));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// One probe connection: plain or TLS stream, bounded read buffer, transcript.
 pub struct Conn {
     stream: Option<Box<dyn Stream>>,
@@ -196,38 +264,40 @@ impl Conn {
                 }
                 Ok(Ok(a)) => a.collect(),
             };
-        let mut last = err(ErrorKind::Resolve, format!("{addr} resolved to no address"));
-        for a in addrs {
-            match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(a)).await {
-                Err(_) => {
-                    return Err(err(
-                        ErrorKind::Timeout,
-                        format!(
-                            "connect to {a} timed out after {} ms",
-                            step_timeout.as_millis()
-                        ),
-                    ));
-                }
-                Ok(Err(e)) => last = err(ErrorKind::Refused, format!("connect to {a}: {e}")),
-                Ok(Ok(s)) => {
-                    // Small command/reply exchanges: Nagle would add delay to timings.
-                    let _ = s.set_nodelay(true);
-                    let fd = Some(std::os::fd::AsRawFd::as_raw_fd(&s));
-                    return Ok(Conn {
-                        stream: Some(Box::new(s)),
-                        buf: Vec::new(),
-                        transcript: Vec::new(),
-                        omitted: 0,
-                        bytes_read: 0,
-                        fd,
-                        host: ep.host.clone(),
-                        protocol,
-                        tls: None,
-                    });
-                }
+        if addrs.is_empty() {
+            return Err(err(
+                ErrorKind::Resolve,
+                format!("{addr} resolved to no address"),
+            ));
+        }
+        match connect_any(&addrs, deadline).await {
+            Err(Failed::Timeout(tried)) => Err(err(
+                ErrorKind::Timeout,
+                format!(
+                    "connect to {tried} timed out after {} ms",
+                    step_timeout.as_millis()
+                ),
+            )),
+            Err(Failed::Refused(a, e)) => {
+                Err(err(ErrorKind::Refused, format!("connect to {a}: {e}")))
+            }
+            Ok(s) => {
+                // Small command/reply exchanges: Nagle would add delay to timings.
+                let _ = s.set_nodelay(true);
+                let fd = Some(std::os::fd::AsRawFd::as_raw_fd(&s));
+                Ok(Conn {
+                    stream: Some(Box::new(s)),
+                    buf: Vec::new(),
+                    transcript: Vec::new(),
+                    omitted: 0,
+                    bytes_read: 0,
+                    fd,
+                    host: ep.host.clone(),
+                    protocol,
+                    tls: None,
+                })
             }
         }
-        Err(last)
     }
 
     /// TLS handshake on the open connection (implicit TLS, or after the
@@ -566,6 +636,80 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A loopback address whose SYNs are dropped: a listener with a backlog
+    /// of 0 whose accept queue is already full (never accepted), so a new
+    /// connect hangs like one to a dead host. The fds stay open for the test.
+    fn black_hole() -> (
+        std::net::SocketAddr,
+        Vec<std::net::TcpStream>,
+        std::net::TcpListener,
+    ) {
+        use std::os::fd::AsRawFd;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: a valid listening socket; listen() only changes its backlog.
+        assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+        let a = l.local_addr().unwrap();
+        let mut held = vec![];
+        for _ in 0..4 {
+            match std::net::TcpStream::connect_timeout(&a, Duration::from_millis(200)) {
+                Ok(s) => held.push(s),
+                Err(_) => break,
+            }
+        }
+        // It really is a black hole (a refusal would make the tests below vacuous).
+        let probe = std::net::TcpStream::connect_timeout(&a, Duration::from_millis(300));
+        assert!(
+            matches!(&probe, Err(e) if e.kind() == std::io::ErrorKind::TimedOut),
+            "{probe:?}"
+        );
+        (a, held, l)
+    }
+
+    #[tokio::test]
+    async fn a_dead_first_address_does_not_hide_a_live_second_one() {
+        let (dead, _held, _l) = black_hole();
+        let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let t0 = Instant::now();
+        let s = connect_any(&[dead, live_addr], t0 + Duration::from_secs(3))
+            .await
+            .unwrap_or_else(|_| panic!("the live address was not tried"));
+        assert_eq!(s.peer_addr().unwrap(), live_addr);
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_refusing_first_address_moves_on_at_once_and_all_dead_times_out() {
+        let refusing = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let t0 = Instant::now();
+        assert!(
+            connect_any(&[refusing, live_addr], t0 + Duration::from_secs(3))
+                .await
+                .is_ok()
+        );
+        assert!(t0.elapsed() < NEXT_ADDRESS_AFTER, "{:?}", t0.elapsed());
+        match connect_any(&[refusing], Instant::now() + Duration::from_secs(3)).await {
+            Err(Failed::Refused(a, _)) => assert_eq!(a, refusing),
+            _ => panic!("a refusal is reported as one"),
+        }
+        let (dead, _held, _l) = black_hole();
+        let t0 = Instant::now();
+        match connect_any(&[dead, dead], t0 + Duration::from_millis(600)).await {
+            Err(Failed::Timeout(tried)) => assert!(tried.contains(&dead.to_string())),
+            _ => panic!("a black hole must time out"),
+        }
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(600) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+    }
 
     #[test]
     fn sanitize_escapes_controls_and_invalid_utf8() {

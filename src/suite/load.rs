@@ -384,6 +384,9 @@ fn explain(err: &str, last: Option<&Segment>) -> (String, Option<String>) {
         Some(Segment::Enum { variant }) => Some(variant.as_str()),
         _ => None,
     };
+    if let Some(k) = last_key.filter(|k| holds_secret(k)) {
+        return redact_secret_error(err, k);
+    }
     if err.starts_with("unknown field") || err.starts_with("unknown variant") {
         let (bad, expected) = names.split_first().map_or(("", &[][..]), |(b, e)| (*b, e));
         let what = if err.starts_with("unknown field") || last_key == Some(bad) {
@@ -416,6 +419,37 @@ fn explain(err: &str, last: Option<&Segment>) -> (String, Option<String>) {
         );
     }
     (err.to_string(), None)
+}
+
+/// Keys whose value is a secret when written inline (`password: 1234`, a
+/// webhook `url` with a token in its path).
+fn holds_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    !k.ends_with("_env")
+        && !k.ends_with("_file")
+        && ["password", "passwd", "secret", "token", "url"]
+            .iter()
+            .any(|w| k.contains(w))
+}
+
+/// A type error on a secret-bearing key, without the value serde quoted
+/// (`invalid type: integer `12345678``): say what kind of value it was.
+fn redact_secret_error(err: &str, key: &str) -> (String, Option<String>) {
+    let kind = err
+        .strip_prefix("invalid type: ")
+        .and_then(|r| r.split([' ', ',']).next())
+        .filter(|w| !w.is_empty());
+    let message = match kind {
+        Some("integer" | "floating") => "invalid type: a number, expected a string".to_string(),
+        Some(k) => format!("invalid type: {k}, expected a string"),
+        None => "invalid value".to_string(),
+    };
+    let hint = if key.to_ascii_lowercase().contains("url") {
+        "value not shown: it may hold a token; quote it, or better give it by reference (url_env / url_file)"
+    } else {
+        "value not shown: it is a secret; quote it, or better give it by reference (password_env / password_file)"
+    };
+    (message, Some(hint.into()))
 }
 
 /// Names between backticks, in order.

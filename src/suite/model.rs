@@ -291,7 +291,8 @@ pub enum SecuritySpec {
 #[serde(deny_unknown_fields)]
 pub struct OpenRelaySpec {
     pub host: String,
-    /// Foreign recipient (default: relay-test@healthmon-relay-test.invalid).
+    /// Foreign recipient, in a domain a real relay would route (default:
+    /// relay-test@example.com).
     #[serde(default)]
     pub to: Option<String>,
     #[serde(default)]

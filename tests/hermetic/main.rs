@@ -14,6 +14,7 @@ mod architecture;
 mod alert {
     mod alertmanager;
     mod channels;
+    mod deadline;
     mod smtp;
 }
 mod app {
@@ -50,6 +51,7 @@ mod probe {
         mod pop3_imap;
         mod smtp;
     }
+    mod security;
     mod smtp;
 }
 mod report {

@@ -63,7 +63,7 @@ pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
             n.kind
         ));
     }
-    let timeout = spec.timeout.map_or(Duration::from_secs(10), |d| d.0);
+    let timeout = crate::suite::alerting::alertmanager::timeout(spec);
     let client = super::http_client(timeout, spec.ca_file.as_deref())?;
     let headers = super::secret_headers(&spec.headers_env, &spec.headers_file)?;
     let b = body(spec, n);

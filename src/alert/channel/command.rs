@@ -3,7 +3,6 @@
 //! status is a delivery failure (so the fallback and the spool take over).
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -30,7 +29,7 @@ pub fn env_of(n: &Notice) -> Vec<(&'static str, String)> {
 }
 
 pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
-    let timeout = spec.timeout.map_or(Duration::from_secs(30), |d| d.0);
+    let timeout = crate::suite::alerting::command::timeout(spec);
     let body = serde_json::to_vec(n).map_err(|e| e.to_string())?;
     let prog = spec.program.display().to_string();
     let mut child = tokio::process::Command::new(&spec.program)

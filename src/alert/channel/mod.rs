@@ -11,9 +11,32 @@ macro_rules! deliver {
     ($($m:ident => $V:ident),* $(,)?) => {
         $(pub mod $m;)*
 
-        /// Deliver one notice; Err is a one-line, secret-free reason.
+        /// Deliver one notice within `limit` (at most the channel's own
+        /// timeout); Err is a one-line, secret-free reason. The deadline
+        /// is ours, around the whole send: lettre's covers only the TCP
+        /// connect, and a relay that accepts and never greets would
+        /// otherwise hold the run (and its lock) forever.
+        pub async fn send_within(
+            spec: &ChannelSpec,
+            n: &Notice,
+            limit: std::time::Duration,
+        ) -> Result<(), String> {
+            let limit = limit.min(spec.timeout());
+            let work = async {
+                match spec { $(ChannelSpec::$V(s) => $m::send(s, n).await,)* }
+            };
+            match tokio::time::timeout(limit, work).await {
+                Ok(r) => r,
+                Err(_) => Err(format!(
+                    "no complete delivery within {}",
+                    crate::suite::duration::Dur(limit)
+                )),
+            }
+        }
+
+        /// [`send_within`] the channel's own timeout.
         pub async fn send(spec: &ChannelSpec, n: &Notice) -> Result<(), String> {
-            match spec { $(ChannelSpec::$V(s) => $m::send(s, n).await,)* }
+            send_within(spec, n, spec.timeout()).await
         }
     };
 }
@@ -98,15 +121,16 @@ pub(crate) fn http_error(e: reqwest::Error) -> String {
     }
 }
 
-/// URL for diagnostics: scheme, host, port and path only.
+/// URL for diagnostics: scheme://host:port and nothing else. Slack,
+/// Discord, Teams and healthchecks-style URLs carry their secret in the
+/// path, others in the query or user info; none of those is printed.
 pub(crate) fn url_for_log(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            u.set_query(None);
-            let _ = u.set_password(None);
-            let _ = u.set_username("");
-            u.to_string()
-        }
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(h), Some(p)) => format!("{}://{h}:{p}", u.scheme()),
+            (Some(h), None) => format!("{}://{h}", u.scheme()),
+            _ => format!("{}://", u.scheme()),
+        },
         Err(_) => "<invalid url>".into(),
     }
 }

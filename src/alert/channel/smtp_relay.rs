@@ -4,7 +4,6 @@
 //! STARTTLS (default) or implicit TLS, verified; AUTH with a password by
 //! reference. A report notice sends its text or HTML body.
 
-use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
@@ -41,7 +40,7 @@ fn transport(spec: &Spec) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> 
     super::ensure_crypto();
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(spec.host.clone())
         .port(spec.port())
-        .timeout(Some(spec.timeout.map_or(Duration::from_secs(30), |d| d.0)))
+        .timeout(Some(crate::suite::alerting::smtp_relay::timeout(spec)))
         .hello_name(ClientId::Domain(
             spec.helo
                 .clone()

@@ -2,7 +2,6 @@
 //! `notice::Notice`), or a bare GET/POST for heartbeat URLs. Secret headers
 //! come by reference (`headers_env` / `headers_file`); a non-2xx reply fails.
 
-use std::time::Duration;
 
 
 
@@ -10,18 +9,25 @@ use crate::alert::notice::Notice;
 use crate::suite::alerting::webhook::{Method, Spec};
 
 pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
-    let timeout = spec.timeout.map_or(Duration::from_secs(10), |d| d.0);
+    let timeout = crate::suite::alerting::webhook::timeout(spec);
     let client = super::http_client(timeout, spec.ca_file.as_deref())?;
     let headers = super::secret_headers(&spec.headers_env, &spec.headers_file)?;
+    let (key, r) = spec
+        .url_ref()
+        .ok_or("give exactly one of url, url_env, url_file")?;
+    let url = r
+        .resolve()
+        .map_err(|e| format!("{key} ({}): {e}", r.describe()))?;
+    let url = url.expose();
     let req = match spec.method {
-        Method::Get => client.get(&spec.url),
-        Method::Post => client.post(&spec.url).json(n),
-        Method::Put => client.put(&spec.url).json(n),
+        Method::Get => client.get(url),
+        Method::Post => client.post(url).json(n),
+        Method::Put => client.put(url).json(n),
     };
     let resp = req.headers(headers).send().await.map_err(|e| {
         format!(
             "{}: {}",
-            super::url_for_log(&spec.url),
+            super::url_for_log(url),
             super::http_error(e)
         )
     })?;
@@ -31,7 +37,7 @@ pub async fn send(spec: &Spec, n: &Notice) -> Result<(), String> {
     } else {
         Err(format!(
             "{}: HTTP {}",
-            super::url_for_log(&spec.url),
+            super::url_for_log(url),
             st.as_u16()
         ))
     }

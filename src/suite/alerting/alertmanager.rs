@@ -64,3 +64,9 @@ pub fn check(spec: &Spec) -> Vec<(Severity, String)> {
     }
     out
 }
+
+/// Whole-send deadline (default 10s).
+pub fn timeout(spec: &Spec) -> std::time::Duration {
+    spec.timeout
+        .map_or(std::time::Duration::from_secs(10), |d| d.0)
+}

@@ -23,3 +23,8 @@ pub fn targets(_spec: &Spec) -> Vec<Target> {
 pub fn check(_spec: &Spec) -> Vec<(Severity, String)> {
     vec![]
 }
+
+/// Writing one log line.
+pub fn timeout(_spec: &Spec) -> std::time::Duration {
+    std::time::Duration::from_secs(1)
+}

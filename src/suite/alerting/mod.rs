@@ -53,6 +53,11 @@ macro_rules! channels {
             pub fn check(&self) -> Vec<(Severity, String)> {
                 match self { $(Self::$V(s) => $m::check(s),)* }
             }
+            /// The whole send (connect, TLS, protocol, body; a command's
+            /// run) must finish within this: delivery enforces it.
+            pub fn timeout(&self) -> std::time::Duration {
+                match self { $(Self::$V(s) => $m::timeout(s),)* }
+            }
             /// Channels whose receiver forgets a firing alert unless it is
             /// re-sent every run (Alertmanager's resolve_timeout).
             pub fn wants_refresh(&self) -> bool {
@@ -130,6 +135,11 @@ pub struct AlertingSpec {
     /// `spool/expired/` and logged instead of retried (default 24h).
     #[serde(default)]
     pub spool_max_age: Option<Dur>,
+    /// Budget of the whole alert step of one run (spool retries, notices,
+    /// refreshes, heartbeat; default 60s). What is not delivered by then is
+    /// spooled, so a stalling receiver can never hold the run lock.
+    #[serde(default)]
+    pub deadline: Option<Dur>,
     /// Named delivery channels.
     #[serde(default)]
     pub channels: BTreeMap<String, ChannelSpec>,
@@ -192,6 +202,7 @@ pub struct Policy {
     pub reminder_interval: Option<Duration>,
     pub send_on_resolved: bool,
     pub spool_max_age: Duration,
+    pub deadline: Duration,
 }
 
 impl AlertingSpec {
@@ -209,6 +220,7 @@ impl AlertingSpec {
                 .spool_max_age
                 .map(|d| d.0)
                 .unwrap_or(Duration::from_secs(24 * 3600)),
+            deadline: self.deadline.map_or(Duration::from_secs(60), |d| d.0),
         }
     }
 

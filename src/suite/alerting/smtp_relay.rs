@@ -116,3 +116,9 @@ pub fn check(spec: &Spec) -> Vec<(Severity, String)> {
     }
     out
 }
+
+/// Whole-send deadline (default 30s).
+pub fn timeout(spec: &Spec) -> std::time::Duration {
+    spec.timeout
+        .map_or(std::time::Duration::from_secs(30), |d| d.0)
+}
