@@ -152,7 +152,7 @@ pub fn run(args: Args) -> i32 {
                         "HEALTHMON UNKNOWN - another run holds the lock in {}",
                         reports_dir.display()
                     );
-                    crate::result::Status::Error.nagios_code()
+                    crate::result::NagiosState::Unknown.code()
                 }
                 LockError::Held(_) => exit::ERROR,
                 LockError::Io(_) => exit::INTERNAL,
@@ -168,9 +168,8 @@ pub fn run(args: Args) -> i32 {
     if !done.report_errors.is_empty() {
         return exit::INTERNAL;
     }
-    let worst = done.summary.worst();
     match nagios {
-        true => worst.nagios_code(),
-        false => worst.exit_code(),
+        true => done.summary.nagios_state().code(),
+        false => done.summary.worst().exit_code(),
     }
 }
