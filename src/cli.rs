@@ -10,7 +10,7 @@ use crate::cmd;
     name = "healthmon",
     version,
     about = "Health monitor for email sites: round trips through every MTA and MMP, host checks, isolation, alerts",
-    after_help = "Exit codes: 0 all passed, 1 a check failed (warning/critical), 2 a check could not run (error), 3 configuration error, 4 internal error.\n\nExamples:\n  healthmon validate suites/local.yaml\n  healthmon run suites/local.yaml\n  healthmon run suites/local.yaml --host mta1"
+    after_help = "Exit codes: 0 all passed, 1 a check failed (warning/critical), 2 a check could not run (error), 3 configuration error, 4 internal error. `healthmon check` (the Nagios plugin) exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN instead.\n\nExamples:\n  healthmon validate suites/local.yaml\n  healthmon run suites/local.yaml\n  healthmon run suites/local.yaml --host mta1"
 )]
 pub struct Cli {
     /// More diagnostics on stderr (-v debug, -vv trace). RUST_LOG overrides.
@@ -41,6 +41,6 @@ pub enum Command {
     Daemon(cmd::daemon::Args),
     /// Print crontab lines for suites (rotation, host checks, daily report).
     Cron(cmd::cron::Args),
-    /// Nagios/Icinga plugin: `run --format nagios` (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    /// Nagios/Icinga plugin: `run --format nagios` with -t (exit 0 OK, 1 WARNING, 2 CRITICAL incl. unreachable, 3 UNKNOWN).
     Check(cmd::check::Args),
 }

@@ -1,4 +1,6 @@
 //! Exit codes: the one place they are defined (README "Exit codes" mirrors it).
+//! The Nagios plugin (`healthmon check`) has its own, always 0-3:
+//! `result::NagiosState::code`.
 
 /// All cases passed (or were skipped).
 pub const OK: i32 = 0;

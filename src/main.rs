@@ -10,13 +10,24 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let argv: Vec<String> = std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            cmd::check::bad_arguments(e, &argv)
+        }
+    };
     healthmon::logging::init(cli.verbose, cli.quiet);
     // One crypto provider for the whole process (ring); rustls panics if it has to guess.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let code = match cli.command {
         Command::Validate(a) => cmd::validate::run(a),
         Command::List(a) => cmd::list::run(a),
+        // The Nagios format is the plugin: `healthmon check` with its default -t.
+        Command::Run(a) if a.format == "nagios" => cmd::check::run_nagios(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Alert(a) => cmd::alert::run(a),

@@ -39,16 +39,6 @@ impl Status {
         }
     }
 
-    /// Nagios plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
-    pub fn nagios_code(self) -> i32 {
-        match self {
-            Status::Pass | Status::Skipped => 0,
-            Status::Warning => 1,
-            Status::Critical => 2,
-            Status::Error => 3,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Skipped => "skipped",
@@ -70,6 +60,58 @@ impl Status {
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A Nagios plugin state (monitoring-plugins guidelines). UNKNOWN is the
+/// plugin's own failure (configuration, arguments, lock, internal error, a
+/// local problem such as an unreadable password file), never the site's: a
+/// site that refuses, times out, breaks the protocol or loses the probe is
+/// CRITICAL, as `check_smtp` says of an unreachable MTA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NagiosState {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl NagiosState {
+    /// The plugin's exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub fn code(self) -> i32 {
+        match self {
+            NagiosState::Ok => 0,
+            NagiosState::Warning => 1,
+            NagiosState::Critical => 2,
+            NagiosState::Unknown => 3,
+        }
+    }
+
+    /// The status word of the plugin output.
+    pub fn word(self) -> &'static str {
+        match self {
+            NagiosState::Ok => "OK",
+            NagiosState::Warning => "WARNING",
+            NagiosState::Critical => "CRITICAL",
+            NagiosState::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The worse of two states, in the order of monitoring-plugins'
+    /// `max_state_alt`: OK < UNKNOWN < WARNING < CRITICAL. A case that could
+    /// not run is not hidden by passing ones, and it does not hide an outage.
+    pub fn worst(self, other: NagiosState) -> NagiosState {
+        let rank = |s: NagiosState| match s {
+            NagiosState::Ok => 0,
+            NagiosState::Unknown => 1,
+            NagiosState::Warning => 2,
+            NagiosState::Critical => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -296,6 +338,24 @@ impl CaseResult {
     pub fn label(&self, k: &str) -> &str {
         self.labels.get(k).map(String::as_str).unwrap_or("")
     }
+
+    /// The case's Nagios state. An error the site caused (refused, timeout,
+    /// TLS, protocol, rejected, auth, not arrived, corrupt, missing
+    /// capability, unresolvable name) is CRITICAL; an error of our own
+    /// ([`ErrorKind::Local`]: missing secret, bad local configuration, a
+    /// command that cannot start) or one without a recorded cause (a
+    /// panicking case: a bug) is UNKNOWN.
+    pub fn nagios_state(&self) -> NagiosState {
+        match self.status {
+            Status::Pass | Status::Skipped => NagiosState::Ok,
+            Status::Warning => NagiosState::Warning,
+            Status::Critical => NagiosState::Critical,
+            Status::Error => match &self.observation.error {
+                Some(e) if e.kind != ErrorKind::Local => NagiosState::Critical,
+                _ => NagiosState::Unknown,
+            },
+        }
+    }
 }
 
 /// Everything one run produced; the single input of every reporter.
@@ -331,6 +391,17 @@ impl RunSummary {
             .max()
             .unwrap_or(Status::Pass)
     }
+    /// The run's Nagios state: the worst state of its cases
+    /// ([`NagiosState::worst`]); UNKNOWN when no case ran (a selection that
+    /// matches nothing checks nothing).
+    pub fn nagios_state(&self) -> NagiosState {
+        self.results
+            .iter()
+            .filter(|r| r.status != Status::Skipped)
+            .map(CaseResult::nagios_state)
+            .reduce(NagiosState::worst)
+            .unwrap_or(NagiosState::Unknown)
+    }
     pub fn count(&self, s: Status) -> usize {
         self.results.iter().filter(|r| r.status == s).count()
     }
@@ -346,4 +417,134 @@ pub enum SecurityOutcome {
     Refused(String),
     /// Accepted what it must refuse; the text says what.
     Accepted(String),
+}
+
+/// Results for unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// Case `id` with `status`; `kind` gives it an error of its `connect`
+    /// phase (message `connect: refused`).
+    pub fn case(id: &str, status: Status, kind: Option<ErrorKind>) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            kind: "host".into(),
+            site: "s".into(),
+            suite: "s".into(),
+            labels: BTreeMap::new(),
+            started_at: Utc::now(),
+            duration_ms: 2.0,
+            status,
+            message: kind.map_or(String::new(), |_| "connect: refused".into()),
+            observation: Observation {
+                error: kind.map(|kind| ProbeError {
+                    phase: "connect".into(),
+                    kind,
+                    message: "refused".into(),
+                    host: None,
+                    protocol: None,
+                }),
+                ..Observation::default()
+            },
+            verdict: None,
+            limits: CaseLimits::default(),
+        }
+    }
+
+    /// A run of suite `s` made of `results`.
+    pub fn summary(results: Vec<CaseResult>) -> RunSummary {
+        RunSummary {
+            run_id: "r".into(),
+            site: "s".into(),
+            suites: vec!["s".into()],
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            duration_ms: 3.0,
+            results,
+            verdicts: vec![],
+            notes: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{case as named, summary as run};
+    use super::*;
+
+    fn case(status: Status, kind: Option<ErrorKind>) -> CaseResult {
+        named("c", status, kind)
+    }
+
+    #[test]
+    fn site_errors_are_critical_own_errors_unknown() {
+        use ErrorKind::*;
+        for k in [
+            Resolve, Refused, Timeout, Tls, TempReject, PermReject, Auth, Protocol, NotArrived,
+            Corrupt, Capability,
+        ] {
+            let c = case(Status::Error, Some(k));
+            assert_eq!(c.nagios_state(), NagiosState::Critical, "{k:?}");
+        }
+        assert_eq!(
+            case(Status::Error, Some(Local)).nagios_state(),
+            NagiosState::Unknown
+        );
+        // No recorded cause: a panicking case (our bug).
+        assert_eq!(
+            case(Status::Error, None).nagios_state(),
+            NagiosState::Unknown
+        );
+        for (s, want) in [
+            (Status::Pass, NagiosState::Ok),
+            (Status::Skipped, NagiosState::Ok),
+            (Status::Warning, NagiosState::Warning),
+            (Status::Critical, NagiosState::Critical),
+        ] {
+            assert_eq!(case(s, None).nagios_state(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn codes_and_words() {
+        let all = [
+            NagiosState::Ok,
+            NagiosState::Warning,
+            NagiosState::Critical,
+            NagiosState::Unknown,
+        ];
+        let got: Vec<(i32, &str)> = all.iter().map(|s| (s.code(), s.word())).collect();
+        assert_eq!(
+            got,
+            [(0, "OK"), (1, "WARNING"), (2, "CRITICAL"), (3, "UNKNOWN")]
+        );
+    }
+
+    #[test]
+    fn run_state_is_the_worst_in_max_state_alt_order() {
+        use NagiosState as N;
+        let local = || case(Status::Error, Some(ErrorKind::Local));
+        let pass = || case(Status::Pass, None);
+        // An unmeasurable case is not hidden by passing ones...
+        assert_eq!(run(vec![pass(), local()]).nagios_state(), N::Unknown);
+        // ...and does not hide a warning or an outage.
+        let warn = case(Status::Warning, None);
+        assert_eq!(run(vec![local(), warn]).nagios_state(), N::Warning);
+        let refused = case(Status::Error, Some(ErrorKind::Refused));
+        assert_eq!(
+            run(vec![local(), refused, pass()]).nagios_state(),
+            N::Critical
+        );
+        assert_eq!(run(vec![pass(), pass()]).nagios_state(), N::Ok);
+        // Nothing ran: nothing was checked.
+        assert_eq!(run(vec![]).nagios_state(), N::Unknown);
+        let skipped = case(Status::Skipped, None);
+        assert_eq!(run(vec![skipped]).nagios_state(), N::Unknown);
+        for a in [N::Ok, N::Warning, N::Critical, N::Unknown] {
+            for b in [N::Ok, N::Warning, N::Critical, N::Unknown] {
+                assert_eq!(a.worst(b), b.worst(a), "{a:?} {b:?}");
+            }
+        }
+    }
 }

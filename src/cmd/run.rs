@@ -1,11 +1,15 @@
 //! `healthmon run`: run the suites' cases against the site, then report.
+//! [`prepare`] and [`execute`] are shared with the plugin mode (`check`,
+//! `run --format nagios`), which says every ending in its own way.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use crate::app::{self, LockError, Outcome, Request, RunOptions};
+use crate::app::{self, Finished, LockError, Outcome, Request, RunOptions};
 use crate::event::RunEvent;
 use crate::exit;
-use crate::report;
+use crate::report::{self, Reporter};
+use crate::suite::{Diagnostic, LoadedSuite, Severity};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -62,11 +66,37 @@ pub struct Args {
     pub textfile: Option<PathBuf>,
 }
 
+/// Suites loaded and arguments checked: a run ready to start.
+pub struct Prepared {
+    suites: Vec<LoadedSuite>,
+    opts: RunOptions,
+}
+
+/// Why a run ended without results to report.
+pub enum Stopped {
+    /// The run lock was not taken: nothing ran.
+    Lock {
+        reports_dir: PathBuf,
+        error: LockError,
+    },
+    /// The async runtime did not start.
+    Runtime(String),
+    /// The deadline passed: the run was dropped — its cases, their child
+    /// processes (`kill_on_drop`) and the run lock with it.
+    TimedOut,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stopped::Lock { error, .. } => write!(f, "{error}"),
+            Stopped::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
+            Stopped::TimedOut => f.write_str("the run did not finish before its deadline"),
+        }
+    }
+}
+
 pub fn run(args: Args) -> i32 {
-    let suites = match crate::suite::load::load_for_cli(&args.suites) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     let Some(stdout_report) = report::format(&args.format) else {
         eprintln!(
             "healthmon run: unknown --format `{}` (one of: {})",
@@ -75,18 +105,65 @@ pub fn run(args: Args) -> i32 {
         );
         return exit::CONFIG;
     };
+    let Ok(ready) = prepare(&args) else {
+        return exit::CONFIG;
+    };
+    let done = match execute(&args, ready, Some(stdout_report), None) {
+        Ok(done) => done,
+        Err(stopped) => {
+            eprintln!("healthmon run: {stopped}");
+            return match stopped {
+                Stopped::Lock {
+                    error: LockError::Held(_),
+                    ..
+                } => exit::ERROR,
+                _ => exit::INTERNAL,
+            };
+        }
+    };
+    for e in &done.report_errors {
+        eprintln!("healthmon run: {e}");
+    }
+    for e in &done.alert_errors {
+        tracing::warn!("alert: {e}");
+    }
+    if !done.report_errors.is_empty() {
+        return exit::INTERNAL;
+    }
+    done.summary.worst().exit_code()
+}
+
+/// Load the suites and check the selection arguments. The problems go to
+/// stderr; the error is one line saying where, without values (a status
+/// line for `healthmon check`).
+pub fn prepare(args: &Args) -> Result<Prepared, String> {
+    let suites = match crate::suite::load::load_all(&args.suites) {
+        Ok((suites, warnings)) => {
+            for w in &warnings {
+                eprintln!("{w}");
+            }
+            suites
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            return Err(config_reason(&diags));
+        }
+    };
     if let Some(h) = &args.host {
         let name = (!h.is_empty()).then_some(h.as_str());
         if !suites
             .iter()
             .any(|s| crate::hostcheck::select_host(&s.spec, name).is_some())
         {
-            eprintln!(
-                "healthmon run: --host {}: no host of the suite has that name or hostname",
+            let what = format!(
+                "--host {}: no host of the suite has that name or hostname",
                 name.map(String::from)
                     .unwrap_or_else(|| "(this machine)".into())
             );
-            return exit::CONFIG;
+            eprintln!("healthmon run: {what}");
+            return Err(what);
         }
     }
     let rotate_minute = match (args.rotate, args.slot) {
@@ -102,29 +179,61 @@ pub fn run(args: Args) -> i32 {
         isolate: !args.no_isolate,
         shard: args.shard,
     };
-    let nagios = args.format == "nagios";
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    Ok(Prepared { suites, opts })
+}
+
+/// `invalid configuration: 2 errors, the first at suites/x.yaml:3:5
+/// hosts.mta1.port (details on stderr)`: a place and a key path, never the
+/// message (it may quote a value).
+fn config_reason(diags: &[Diagnostic]) -> String {
+    let errors: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    let Some(d) = errors.first() else {
+        return "invalid configuration (details on stderr)".into();
+    };
+    let plural = if errors.len() == 1 { "" } else { "s" };
+    let key = if d.path.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", d.path)
+    };
+    format!(
+        "invalid configuration: {} error{plural}, the first at {}:{}:{}{key} (details on stderr)",
+        errors.len(),
+        d.file.display(),
+        d.line,
+        d.col
+    )
+}
+
+/// Run the prepared suites: lock, cases, file reports, then `stdout`, then
+/// alerts, with progress on stderr. A run still going at `deadline` is
+/// dropped — its tasks aborted, their child processes killed, the run lock
+/// released — before this returns [`Stopped::TimedOut`].
+pub fn execute(
+    args: &Args,
+    ready: Prepared,
+    stdout: Option<Box<dyn Reporter>>,
+    deadline: Option<Instant>,
+) -> Result<Finished, Stopped> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("healthmon run: cannot start the async runtime: {e}");
-            return exit::INTERNAL;
-        }
-    };
+        .map_err(|e| Stopped::Runtime(e.to_string()))?;
     let req = Request {
-        suites: &suites,
-        opts,
+        suites: &ready.suites,
+        opts: ready.opts,
         reports: args.reports.clone(),
         junit: args.junit.clone(),
         alerts: !args.no_alerts,
         state_dir: None,
         total: (args.warning, args.critical),
         textfile: args.textfile.clone(),
-        stdout: Some(stdout_report),
+        stdout,
     };
-    let outcome = rt.block_on(async {
+    let work = async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let progress = tokio::spawn(async move {
             let mut p = report::terminal::Progress::new();
@@ -140,37 +249,28 @@ pub fn run(args: Args) -> i32 {
         let o = app::run_once(req, tx).await;
         let _ = progress.await;
         o
-    });
-    let done = match outcome {
-        Outcome::Finished(f) => f,
-        Outcome::Refused { reports_dir, error } => {
-            eprintln!("healthmon run: {error}");
-            return match error {
-                // Unknown, not critical: nothing was measured.
-                LockError::Held(_) if nagios => {
-                    println!(
-                        "HEALTHMON UNKNOWN - another run holds the lock in {}",
-                        reports_dir.display()
-                    );
-                    crate::result::Status::Error.nagios_code()
+    };
+    let outcome = match deadline {
+        None => rt.block_on(work),
+        Some(at) => {
+            let at = tokio::time::Instant::from_std(at);
+            match rt.block_on(async { tokio::time::timeout_at(at, work).await }) {
+                Ok(o) => o,
+                Err(_) => {
+                    // The run's future is gone (lock file closed, JoinSet
+                    // aborted); dropping the runtime's tasks kills the
+                    // children they started.
+                    rt.shutdown_timeout(SHUTDOWN);
+                    return Err(Stopped::TimedOut);
                 }
-                LockError::Held(_) => exit::ERROR,
-                LockError::Io(_) => exit::INTERNAL,
-            };
+            }
         }
     };
-    for e in &done.report_errors {
-        eprintln!("healthmon run: {e}");
-    }
-    for e in &done.alert_errors {
-        tracing::warn!("alert: {e}");
-    }
-    if !done.report_errors.is_empty() {
-        return exit::INTERNAL;
-    }
-    let worst = done.summary.worst();
-    match nagios {
-        true => worst.nagios_code(),
-        false => worst.exit_code(),
+    match outcome {
+        Outcome::Finished(f) => Ok(f),
+        Outcome::Refused { reports_dir, error } => Err(Stopped::Lock { reports_dir, error }),
     }
 }
+
+/// How long a run dropped at its deadline may take to wind down its tasks.
+const SHUTDOWN: Duration = Duration::from_millis(500);

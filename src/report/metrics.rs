@@ -102,9 +102,11 @@ fn value(v: f64) -> String {
     }
 }
 
-/// Nagios-style state of a case: 0 ok, 1 warning, 2 critical, 3 unknown.
-pub fn state(s: Status) -> f64 {
-    s.nagios_code() as f64
+/// Nagios state of a case, as `healthmon check` judges it: 0 ok,
+/// 1 warning, 2 critical (also a site that could not be reached or lost the
+/// probe), 3 unknown (healthmon's own problem).
+pub fn state(r: &CaseResult) -> f64 {
+    r.nagios_state().code() as f64
 }
 
 /// The component a case is about: its host for host/security checks, else
@@ -152,9 +154,9 @@ pub fn add_run(e: &mut Exposition, run: &RunSummary) {
         e.add(
             "healthmon_check_state",
             "gauge",
-            "Nagios state of the case: 0 ok, 1 warning, 2 critical, 3 unknown.",
+            "Nagios state of the case: 0 ok, 1 warning, 2 critical (also unreachable), 3 unknown (healthmon's own problem).",
             labels(),
-            state(r.status),
+            state(r),
         );
         let o = &r.observation;
         e.add(
@@ -313,6 +315,19 @@ mod tests {
             "ages are not message counts"
         );
         assert!(t.contains(&format!("healthmon_check_state{l}}} 1")), "{t}");
+        // The same state as `healthmon check`: a site error 2, our own 3.
+        let mut down = run.results[0].clone();
+        down.status = Status::Error;
+        down.observation.error = Some(crate::result::ProbeError {
+            phase: "connect".into(),
+            kind: crate::result::ErrorKind::Refused,
+            message: "connection refused".into(),
+            host: None,
+            protocol: None,
+        });
+        assert_eq!(state(&down), 2.0);
+        down.observation.error.as_mut().unwrap().kind = crate::result::ErrorKind::Local;
+        assert_eq!(state(&down), 3.0);
         assert!(t.contains(&format!(
             "healthmon_tls_cert_expiry_timestamp_seconds{l}}} 1900000000"
         )));

@@ -8,14 +8,17 @@
 //! 'rndtrip/ims1/mta1/mmp1/pop3 delivery'=301ms;3000;10000;0;
 //! ```
 //!
-//! The exit code comes from `Status::nagios_code` (0 OK, 1 WARNING,
-//! 2 CRITICAL, 3 UNKNOWN); the status word always matches it.
+//! The state comes from `RunSummary::nagios_state` (0 OK, 1 WARNING,
+//! 2 CRITICAL, 3 UNKNOWN; a site that cannot be reached is CRITICAL, UNKNOWN
+//! is healthmon's own failure); the status word always matches the exit
+//! code. A run that ends before it measures (bad arguments, configuration,
+//! lock, timeout) prints one [`unknown`] line.
 
 use std::collections::BTreeMap;
 
 use super::{Outputs, Reporter};
 use crate::nagios_range::{Range, num};
-use crate::result::{CaseResult, RunSummary, Status};
+use crate::result::{CaseResult, NagiosState, RunSummary, Status};
 
 /// Items named in the status line before `+N more`.
 const STATUS_ITEMS: usize = 4;
@@ -49,14 +52,36 @@ fn limits_of(r: &CaseResult, phase: &str) -> Ranges {
 
 impl Nagios {
     pub fn render(&self, run: &RunSummary) -> String {
-        let worst = run.worst();
+        self.render_with(run, &[]).0
+    }
+
+    /// The output and state of a finished run that also met `problems` of
+    /// healthmon's own after measuring (a report that could not be written):
+    /// they make the state at least UNKNOWN (never OK) and are named in the
+    /// status line — first when they decide the state, after the run's
+    /// headline when the run itself is WARNING or CRITICAL.
+    pub fn render_with(&self, run: &RunSummary, problems: &[String]) -> (String, NagiosState) {
+        let mut state = run.nagios_state();
         let ran: Vec<&CaseResult> = run
             .results
             .iter()
             .filter(|r| r.status != Status::Skipped)
             .collect();
         let bad: Vec<&CaseResult> = ran.iter().copied().filter(|r| r.status.is_bad()).collect();
-        let mut out = format!("HEALTHMON {} - {}", word(worst), headline(run, &ran, &bad));
+        let mut head = headline(run, &ran, &bad);
+        if let Some(first) = problems.first() {
+            let mut p = first.clone();
+            if problems.len() > 1 {
+                p.push_str(&format!(", +{} more", problems.len() - 1));
+            }
+            let p = text(&p);
+            state = state.worst(NagiosState::Unknown);
+            head = match state {
+                NagiosState::Unknown => format!("{p}; {head}"),
+                _ => format!("{head}; {p}"),
+            };
+        }
+        let mut out = format!("HEALTHMON {} - {head}", state.word());
         out.push_str(&format!(
             " | 'cases'={};;;0; 'failed'={};;;0; 'duration'={}ms;;;0;\n",
             ran.len(),
@@ -70,10 +95,14 @@ impl Nagios {
             };
             out.push_str(&text(&format!(
                 "{} {}: {}{why}",
-                word(r.status),
+                r.nagios_state().word(),
                 r.id,
                 r.message
             )));
+            out.push('\n');
+        }
+        for p in problems {
+            out.push_str(&text(&format!("UNKNOWN {p}")));
             out.push('\n');
         }
         for v in &run.verdicts {
@@ -95,7 +124,7 @@ impl Nagios {
             first = false;
         }
         out.push('\n');
-        out
+        (out, state)
     }
 
     /// One item per case (total time), per recorded phase and per metric.
@@ -150,20 +179,19 @@ impl Nagios {
 /// Units of measure the guidelines allow.
 const UOMS: &[&str] = &["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"];
 
-fn word(s: Status) -> &'static str {
-    match s.nagios_code() {
-        0 => "OK",
-        1 => "WARNING",
-        2 => "CRITICAL",
-        _ => "UNKNOWN",
-    }
+/// The whole output of a plugin run that ended before it had a run to
+/// report (bad arguments, invalid configuration, the run lock, the plugin's
+/// timeout, an internal error): one UNKNOWN status line. `reason` must hold
+/// no secret; details belong on stderr.
+pub fn unknown(reason: &str) -> String {
+    format!("HEALTHMON UNKNOWN - {}\n", text(reason))
 }
 
 /// `2 of 32 cases failed: store1 imap, rndtrip/...` — root causes (verdicts)
 /// first, then failing cases no verdict explains.
 fn headline(run: &RunSummary, ran: &[&CaseResult], bad: &[&CaseResult]) -> String {
     if ran.is_empty() {
-        return "no case run".into();
+        return "no case selected (check --only/--skip/--rotate/--host/--shard)".into();
     }
     if bad.is_empty() {
         return format!("{} of {} cases passed", ran.len(), ran.len());
@@ -267,6 +295,7 @@ impl Reporter for Nagios {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::fixtures::{case as result, summary};
 
     #[test]
     fn quoting_and_numbers() {
@@ -302,6 +331,76 @@ mod tests {
         let keys: std::collections::BTreeSet<String> =
             l.iter().map(|x| x.chars().take(19).collect()).collect();
         assert_eq!(keys.len(), 3);
+    }
+
+    #[test]
+    fn an_unreachable_site_is_critical_our_own_problem_unknown() {
+        use crate::result::ErrorKind;
+        let run = summary(vec![
+            result("host/mta1/port", Status::Error, Some(ErrorKind::Refused)),
+            result("host/mta2/port", Status::Pass, None),
+        ]);
+        let (out, state) = Nagios.render_with(&run, &[]);
+        assert_eq!(state, NagiosState::Critical);
+        assert!(
+            out.starts_with("HEALTHMON CRITICAL - 1 of 2 cases failed: host/mta1/port |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\nCRITICAL host/mta1/port: connect: refused\n"),
+            "{out}"
+        );
+        let run = summary(vec![
+            result("rndtrip/a", Status::Error, Some(ErrorKind::Local)),
+            result("host/mta2/port", Status::Pass, None),
+        ]);
+        let (out, state) = Nagios.render_with(&run, &[]);
+        assert_eq!(state, NagiosState::Unknown);
+        assert!(out.starts_with("HEALTHMON UNKNOWN - 1 of 2 cases failed: rndtrip/a"));
+        assert!(out.contains("\nUNKNOWN rndtrip/a: "), "{out}");
+    }
+
+    #[test]
+    fn nothing_run_is_unknown() {
+        let run = summary(vec![result("a", Status::Skipped, None)]);
+        let (out, state) = Nagios.render_with(&run, &[]);
+        assert_eq!(state, NagiosState::Unknown);
+        assert!(
+            out.starts_with("HEALTHMON UNKNOWN - no case selected"),
+            "{out}"
+        );
+    }
+
+    /// A report that could not be written never leaves the state OK; it
+    /// comes first when it decides the state, after the headline otherwise.
+    #[test]
+    fn own_problems_after_the_run_are_at_least_unknown() {
+        let problems = ["json report failed: results: Not a directory".to_string()];
+        let ok = summary(vec![result("a", Status::Pass, None)]);
+        let (out, state) = Nagios.render_with(&ok, &problems);
+        assert_eq!(state, NagiosState::Unknown);
+        assert!(
+            out.starts_with(
+                "HEALTHMON UNKNOWN - json report failed: results: Not a directory; 1 of 1 cases passed |"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("\nUNKNOWN json report failed: "), "{out}");
+        let warn = summary(vec![result("a", Status::Warning, None)]);
+        let (out, state) = Nagios.render_with(&warn, &problems);
+        assert_eq!(state, NagiosState::Warning);
+        assert!(
+            out.starts_with("HEALTHMON WARNING - 1 of 1 cases failed: a; json report failed"),
+            "{out}"
+        );
+        let two = [problems[0].clone(), "textfile: x".into()];
+        let (out, _) = Nagios.render_with(&ok, &two);
+        assert!(out.contains("Not a directory, +1 more; "), "{out}");
+        assert_eq!(
+            unknown("a | b\nc"),
+            "HEALTHMON UNKNOWN - a / b c\n",
+            "one line, no perfdata separator"
+        );
     }
 
     #[test]

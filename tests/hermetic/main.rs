@@ -29,6 +29,7 @@ mod hostcheck {
     mod queue;
 }
 mod cmd {
+    mod check;
     mod list;
 }
 mod daemon {

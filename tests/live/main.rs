@@ -30,6 +30,7 @@ mod hostcheck {
     mod system;
 }
 mod cmd {
+    mod check;
     mod cron;
 }
 mod daemon {

@@ -129,3 +129,32 @@ pub fn check_output(out: &str, code: i32) -> Vec<Perf> {
     }
     items
 }
+
+/// What a plugin run printed and how it ended.
+#[derive(Debug)]
+pub struct PluginRun {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+    pub took: std::time::Duration,
+}
+
+/// `healthmon <args>` as Nagios runs a plugin (no stdin). Panics unless it
+/// exited with 0-3 and printed a status line.
+pub fn plugin(args: &[&str]) -> PluginRun {
+    let t0 = std::time::Instant::now();
+    let o = std::process::Command::new(super::site::bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let r = PluginRun {
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        code: o.status.code().unwrap_or(-1),
+        took: t0.elapsed(),
+    };
+    assert!((0..=3).contains(&r.code), "{r:#?}");
+    check_output(&r.stdout, r.code);
+    r
+}

@@ -97,6 +97,20 @@ pub fn run_locked(reports: &std::path::Path) -> bool {
     }
 }
 
+/// Hold the run lock of `reports` as another run would (until the file is
+/// dropped).
+pub fn hold_run_lock(reports: &std::path::Path) -> File {
+    std::fs::create_dir_all(reports).unwrap();
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(reports.join(".healthmon.lock"))
+        .unwrap();
+    f.lock().unwrap();
+    f
+}
+
 /// Starts a stopped site host again when dropped (also on panic).
 pub struct Restart(pub &'static str);
 
@@ -110,5 +124,28 @@ impl Drop for Restart {
         if !ok && !std::thread::panicking() {
             panic!("mailsite start {} failed", self.0);
         }
+    }
+}
+
+/// A fault of the site (`mailsite fault …`), injected now and undone on drop
+/// (also when an assertion fails): the repair verbs, then `mailsite up`.
+/// Hold [`site_exclusive`] while it lives.
+pub struct Fault(Vec<&'static str>);
+
+impl Fault {
+    pub fn new(inject: &[&'static str], repair: &[&'static str]) -> Self {
+        mailsite(inject);
+        Fault(repair.to_vec())
+    }
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(root().join("tests/site/mailsite"))
+            .args(&self.0)
+            .status();
+        let _ = std::process::Command::new(root().join("tests/site/mailsite"))
+            .arg("up")
+            .status();
     }
 }

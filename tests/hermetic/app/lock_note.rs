@@ -28,14 +28,7 @@ fn refused_run_is_unknown_and_reported_by_the_next_run() {
             .output()
             .unwrap()
     };
-    // Hold the lock as another run would.
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(reports.join(".healthmon.lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    let lock = site::hold_run_lock(&reports);
     let o = run("nagios");
     assert_eq!(
         o.status.code(),

@@ -3,7 +3,7 @@
 //! healthy neighbours, and the verdicts must name exactly the broken host and
 //! protocol. After the repair, the same selection passes.
 
-use crate::support::site;
+use crate::support::site::{self, Fault};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,25 +86,6 @@ fn run(suite: &Path, reports: &Path, only: &[&str]) -> (RunSummary, Duration) {
         )
     });
     (serde_json::from_str(&text).unwrap(), took)
-}
-
-/// Inject, then undo on drop (also when an assertion fails).
-struct Fault(Vec<&'static str>);
-impl Fault {
-    fn new(inject: &[&'static str], repair: &[&'static str]) -> Self {
-        site::mailsite(inject);
-        Fault(repair.to_vec())
-    }
-}
-impl Drop for Fault {
-    fn drop(&mut self) {
-        let _ = Command::new(site::root().join("tests/site/mailsite"))
-            .args(&self.0)
-            .status();
-        let _ = Command::new(site::root().join("tests/site/mailsite"))
-            .arg("up")
-            .status();
-    }
 }
 
 fn show(s: &RunSummary) -> String {

@@ -138,10 +138,10 @@ fn distinctive_passwords_never_appear_in_any_output() {
             args.extend(["--textfile", prom.to_str().unwrap()]);
         }
         let o = hm_trace(&args);
-        // Failures (ims2) but no config or internal error (nagios: 3 UNKNOWN).
+        // Failures (ims2) but no config or internal error; in Nagios mode
+        // refused logins are CRITICAL (2), never UNKNOWN (3).
         assert!(
-            matches!(o.status.code(), Some(1 | 2))
-                || (fmt == "nagios" && o.status.code() == Some(3)),
+            matches!(o.status.code(), Some(1 | 2)),
             "run --format {fmt}: {}",
             show(&o)
         );
