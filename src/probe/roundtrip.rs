@@ -31,7 +31,7 @@ pub async fn run(
     obs: &mut Observation,
 ) -> Result<(), ProbeError> {
     let t0 = Instant::now();
-    let res = run_inner(case_id, rt, suite, obs).await;
+    let res = run_inner(case_id, rt, suite, obs, t0).await;
     obs.phase("total", ms(t0.elapsed()));
     res
 }
@@ -41,6 +41,7 @@ async fn run_inner(
     rt: &RoundtripCase,
     suite: &SuiteSpec,
     obs: &mut Observation,
+    started: Instant,
 ) -> Result<(), ProbeError> {
     let step = suite.step_timeout();
     let setup = |m: String| setup_err(&rt.account, m);
@@ -97,7 +98,7 @@ async fn run_inner(
         token: &token,
         case_id,
         step_timeout: step,
-        arrival_deadline: tokio::time::Instant::from_std(sent.accepted_at) + rt.arrival_timeout,
+        arrival_deadline: arrival_deadline(rt, sent.accepted_at, started, step),
         max_message_bytes: MAX_PROBE_BYTES,
     };
     let tr = Instant::now();
@@ -128,6 +129,23 @@ async fn run_inner(
     })?;
     record_hops(&parsed, obs);
     Ok(())
+}
+
+/// The arrival wait ends `arrival_timeout` after the MTA accepted the probe,
+/// and in any case one step before the whole case's deadline: a slow
+/// submission must not leave the wait running into the case deadline, where
+/// the failure would lose its host.
+fn arrival_deadline(
+    rt: &RoundtripCase,
+    accepted: Instant,
+    started: Instant,
+    step: Duration,
+) -> tokio::time::Instant {
+    let mut end = accepted + rt.arrival_timeout;
+    if !rt.case_timeout.is_zero() {
+        end = end.min(started + rt.case_timeout.saturating_sub(step));
+    }
+    tokio::time::Instant::from_std(end)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -194,7 +194,8 @@ pub struct RoundtripSpec {
     /// One path per slot of the hour (the seed's etc/sequence.cfg).
     #[serde(default)]
     pub rotation: Vec<RotationSlot>,
-    /// How long to wait for arrival (default: the case timeout).
+    /// How long to wait for arrival (default and cap: the case timeout minus
+    /// one step; see `resolve::arrival_wait`).
     #[serde(default)]
     pub arrival_timeout: Option<Dur>,
 }

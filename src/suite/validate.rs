@@ -472,14 +472,18 @@ impl Ctx<'_> {
     fn roundtrip(&mut self, rt: &RoundtripSpec) {
         let s = self.s;
         if let Some(a) = rt.arrival_timeout {
-            if a.0 > s.timeout() {
+            let cap = crate::suite::resolve::arrival_wait(None, s.timeout(), s.step_timeout());
+            if a.0 > cap {
                 self.warn(
                     "roundtrip.arrival_timeout",
                     format!(
-                        "arrival_timeout ({a}) is longer than the case timeout ({})",
+                        "arrival_timeout ({a}) leaves no time within the case timeout ({}) to name the failing host",
                         d(s.timeout())
                     ),
-                    Some("the case timeout wins".into()),
+                    Some(format!(
+                        "the wait is cut at {} (one step before the case ends); omit arrival_timeout or raise timeout",
+                        d(cap)
+                    )),
                 );
             }
         }

@@ -3,7 +3,6 @@
 //! is spooled, and a webhook URL's path or query (where Slack-style services
 //! keep their token) never appears in a report, a spool file or stderr.
 
-
 use std::time::{Duration, Instant};
 
 use crate::support::alert::*;
