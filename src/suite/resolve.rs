@@ -45,6 +45,7 @@ fn merge_tls(base: &TlsSpec, over: Option<&TlsSpec>) -> TlsSpec {
         insecure: o.insecure.or(base.insecure),
         server_name: o.server_name.clone().or_else(|| base.server_name.clone()),
         expiry_warning_days: o.expiry_warning_days.or(base.expiry_warning_days),
+        pin_sha256: o.pin_sha256.clone().or_else(|| base.pin_sha256.clone()),
     }
 }
 

@@ -130,6 +130,15 @@ impl Ctx<'_> {
                 Some("reported on every run; prefer ca_file".into()),
             );
         }
+        for (i, p) in t.pin_sha256.iter().flatten().enumerate() {
+            if let Err(e) = crate::suite::pin::parse_pin(p) {
+                self.err(
+                    &join_index(&join_key(path, "pin_sha256"), i),
+                    format!("pin {p:?}: {e}"),
+                    Some("openssl x509 -in CERT -noout -fingerprint -sha256 prints one".into()),
+                );
+            }
+        }
         if let Some(f) = &t.ca_file {
             if !f.is_file() {
                 self.err(
