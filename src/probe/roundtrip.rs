@@ -24,14 +24,18 @@ const DOMAIN: &str = "healthmon.invalid";
 
 /// Run one path. Never panics on server input; every failure is a `ProbeError`
 /// (recorded by the caller in `obs.error`). Records `total` in every case.
+/// `submitted` is called once the submission is over (accepted or not): the
+/// caller frees the submit host for other cases instead of holding it
+/// through the arrival wait.
 pub async fn run(
     case_id: &str,
     rt: &RoundtripCase,
     suite: &SuiteSpec,
     obs: &mut Observation,
+    submitted: impl FnOnce() + Send,
 ) -> Result<(), ProbeError> {
     let t0 = Instant::now();
-    let res = run_inner(case_id, rt, suite, obs, t0).await;
+    let res = run_inner(case_id, rt, suite, obs, t0, submitted).await;
     obs.phase("total", ms(t0.elapsed()));
     res
 }
@@ -42,6 +46,7 @@ async fn run_inner(
     suite: &SuiteSpec,
     obs: &mut Observation,
     started: Instant,
+    submitted: impl FnOnce() + Send,
 ) -> Result<(), ProbeError> {
     let step = suite.step_timeout();
     let setup = |m: String| setup_err(&rt.account, m);
@@ -85,7 +90,9 @@ async fn run_inner(
         step_timeout: step,
     };
     let ts = Instant::now();
-    let sent = smtp::submit(&req, obs).await?;
+    let sent = smtp::submit(&req, obs).await;
+    submitted();
+    let sent = sent?;
     obs.phase("submit", ms(ts.elapsed()));
     if let Some(q) = &sent.queue_id {
         obs.fact("queue_id", q.clone());
