@@ -232,6 +232,7 @@ fn main() {
                 case(&cases, id),
                 spec,
                 &mut obs,
+                || {},
             ))
             .unwrap_or_else(|e| panic!("{id}: {e}"));
             if round == 0 {

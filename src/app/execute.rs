@@ -28,15 +28,16 @@ pub fn new_run_id() -> String {
 }
 
 /// Hosts a case talks to (for the per-host limit).
-fn touched_hosts(c: &TestCase, s: &SuiteSpec) -> BTreeSet<(usize, String)> {
+fn touched_hosts(c: &TestCase) -> BTreeSet<(usize, String)> {
     let mut h = BTreeSet::new();
     match &c.kind {
+        // Our own sessions only (`per_host_concurrency` is "sessions at once
+        // against one host"): the account's store behind an MMP is the
+        // MMP's session, not ours, and counting it made every case of a
+        // store's accounts queue behind the ones stuck in an arrival wait.
         CaseKind::Roundtrip(rt) => {
             h.insert(rt.submit.clone());
             h.insert(rt.retrieve.clone());
-            if let Some(a) = s.accounts.get(&rt.account) {
-                h.insert(a.store.clone());
-            }
         }
         CaseKind::Security(_) | CaseKind::Host(_) => {
             if let Some(x) = c.labels.get("host") {
@@ -45,6 +46,19 @@ fn touched_hosts(c: &TestCase, s: &SuiteSpec) -> BTreeSet<(usize, String)> {
         }
     }
     h.into_iter().map(|n| (c.suite, n)).collect()
+}
+
+/// The submit host of a round trip when the case touches it only to submit
+/// (not also as retrieve host or store): its per-host slot is given back
+/// once the submission is over, so cases blocked in the arrival wait (a
+/// held queue) do not queue up behind each other for an MTA they no longer
+/// use; the run then takes one arrival wait, not one per blocked wave.
+fn submit_only_host(c: &TestCase, s: &SuiteSpec) -> Option<String> {
+    let CaseKind::Roundtrip(rt) = &c.kind else {
+        return None;
+    };
+    let store = s.accounts.get(&rt.account).map(|a| a.store.as_str());
+    (rt.submit != rt.retrieve && Some(rt.submit.as_str()) != store).then(|| rt.submit.clone())
 }
 
 /// A suite's name in results: its file's stem (the site when it has none).
@@ -112,15 +126,18 @@ pub async fn run(
     let mut task_case: HashMap<tokio::task::Id, TestCase> = HashMap::new();
     for c in cases {
         let spec = &suites[c.suite].spec;
-        let hosts: Vec<Arc<Semaphore>> = touched_hosts(&c, spec)
+        let hosts: Vec<(String, Arc<Semaphore>)> = touched_hosts(&c)
             .into_iter()
             .map(|k| {
-                per_host
+                let name = k.1.clone();
+                let sem = per_host
                     .entry(k)
                     .or_insert_with(|| Arc::new(Semaphore::new(per_host_n)))
-                    .clone()
+                    .clone();
+                (name, sem)
             })
             .collect();
+        let submit_only = submit_only_host(&c, spec);
         let global = global.clone();
         let suites = suites_arc.clone();
         let events = events.clone();
@@ -132,12 +149,18 @@ pub async fn run(
             // must not sit on a global slot that a case for an idle host
             // could use. The semaphores are never closed.
             let mut permits = Vec::with_capacity(hosts.len() + 1);
-            for h in hosts {
-                permits.push(h.acquire_owned().await.ok());
+            let mut submit_permit = None;
+            for (name, h) in hosts {
+                let p = h.acquire_owned().await.ok();
+                if submit_only.as_deref() == Some(name.as_str()) {
+                    submit_permit = p;
+                } else {
+                    permits.push(p);
+                }
             }
             permits.push(global.acquire_owned().await.ok());
             let _ = events.send(RunEvent::CaseStarted { id: c.id.clone() });
-            let r = run_case(&c, &suites[c.suite], &snapshot).await;
+            let r = run_case(&c, &suites[c.suite], &snapshot, submit_permit).await;
             let _ = events.send(RunEvent::CaseFinished(Box::new(r.clone())));
             r
         });
@@ -247,6 +270,7 @@ async fn run_case(
     c: &TestCase,
     s: &LoadedSuite,
     snap: &crate::hostcheck::snapshot::Snapshot,
+    submit_permit: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> CaseResult {
     let mut r = base_result(c, s);
     let t0 = Instant::now();
@@ -256,7 +280,9 @@ async fn run_case(
         let fut = async {
             match &c.kind {
                 CaseKind::Roundtrip(rt) => {
-                    if let Err(e) = crate::probe::roundtrip::run(&c.id, rt, spec, &mut obs).await {
+                    let submitted = move || drop(submit_permit);
+                    let res = crate::probe::roundtrip::run(&c.id, rt, spec, &mut obs, submitted);
+                    if let Err(e) = res.await {
                         obs.error = Some(e);
                     }
                     crate::judge::judge(&obs, &rt.thresholds)

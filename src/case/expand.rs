@@ -73,13 +73,14 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
     };
     let direct = retrieve == store;
     let via = p.via.unwrap_or(Proto::Smtp);
-    let arrival = s
-        .roundtrip
-        .as_ref()
-        .and_then(|r| r.arrival_timeout)
-        .map(|d| d.0)
-        .unwrap_or(timeout)
-        .min(timeout);
+    let arrival = crate::suite::resolve::arrival_wait(
+        s.roundtrip
+            .as_ref()
+            .and_then(|r| r.arrival_timeout)
+            .map(|d| d.0),
+        timeout,
+        s.step_timeout(),
+    );
     let id = roundtrip_id(p.account, p.submit, via, &retrieve, p.protocol);
     let mut labels = BTreeMap::new();
     labels.insert("account".into(), p.account.to_string());
@@ -100,6 +101,7 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
             protocol: p.protocol,
             thresholds,
             arrival_timeout: arrival,
+            case_timeout: timeout,
         }),
         labels,
         timeout,

@@ -61,8 +61,13 @@ pub struct RoundtripCase {
     pub direct: bool,
     pub protocol: RetrProto,
     pub thresholds: Thresholds,
+    /// Wait for arrival (`expand::arrival_wait`: ends before the case does).
     #[serde(serialize_with = "ser_dur")]
     pub arrival_timeout: Duration,
+    /// The whole case's deadline, so the wait can also stop in time when the
+    /// submission was slow.
+    #[serde(skip)]
+    pub case_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]

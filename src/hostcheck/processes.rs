@@ -44,6 +44,24 @@ impl Matcher {
     }
 }
 
+/// A daemon that forks (Postfix's master before each child execs, a
+/// pre-forking server) briefly shows a copy of itself: same name, its own
+/// parent, seconds old. Counting that copy would page "2 running, expected
+/// at most 1" for nothing, so a match whose parent is also a match, with the
+/// same name, younger than this, is the parent's fork and not counted.
+/// Long-lived same-name children (worker pools) still count.
+const FRESH_FORK_S: u64 = 5;
+
+fn count_without_fresh_forks(found: &[&ProcInfo]) -> u32 {
+    let is_fork = |p: &ProcInfo| {
+        p.run_time_s < FRESH_FORK_S
+            && found
+                .iter()
+                .any(|q| Some(q.pid) == p.ppid && q.name == p.name)
+    };
+    found.iter().filter(|p| !is_fork(p)).count() as u32
+}
+
 /// Match the run's shared process table against each expectation: count
 /// (critical outside min..max), per-process RSS and CPU (warning).
 pub async fn check(spec: &ProcessesSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome {
@@ -67,7 +85,7 @@ pub async fn check(spec: &ProcessesSpec, ctx: &super::Ctx<'_>) -> super::CheckOu
     let mut f = super::judge::Findings::default();
     for (m, e) in matchers.iter().zip(&spec.expect) {
         let found: Vec<&ProcInfo> = procs.iter().filter(|p| m.matches(p)).collect();
-        let n = found.len() as u32;
+        let n = count_without_fresh_forks(&found);
         obs.metric(&format!("{}_count", m.label), n as f64, "");
         let min = e.min.unwrap_or(1);
         if n < min {
@@ -113,4 +131,35 @@ pub async fn check(spec: &ProcessesSpec, ctx: &super::Ctx<'_>) -> super::CheckOu
         }
     }
     super::CheckOutcome::judged(obs, &f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc(pid: u32, name: &str, ppid: u32, run_time_s: u64) -> ProcInfo {
+        ProcInfo {
+            pid,
+            name: name.into(),
+            cmdline: String::new(),
+            cwd: None,
+            rss_bytes: 0,
+            cpu_percent: None,
+            ppid: Some(ppid),
+            run_time_s,
+        }
+    }
+
+    #[test]
+    fn a_fresh_fork_of_a_matched_process_is_not_a_second_one() {
+        let master = proc(100, "master", 1, 3600);
+        let fork = proc(200, "master", 100, 0);
+        assert_eq!(count_without_fresh_forks(&[&master, &fork]), 1);
+        // A second, independent master (another parent) still counts.
+        let other = proc(300, "master", 1, 0);
+        assert_eq!(count_without_fresh_forks(&[&master, &other]), 2);
+        // Long-lived same-name children (a worker pool) still count.
+        let worker = proc(201, "master", 100, 600);
+        assert_eq!(count_without_fresh_forks(&[&master, &worker]), 2);
+    }
 }

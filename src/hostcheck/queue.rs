@@ -206,7 +206,12 @@ async fn postfix(
             let j = agg.finish();
             q.oldest_s = j.oldest_s;
             q.reasons = j.reasons;
-            if walked.is_err() {
+            // postqueue read the queue after the walk: when it lists nothing,
+            // what the walk saw (often our own probes in `active`) has left
+            // meanwhile, and its counts are the later truth. Without this a
+            // healthy MTA answers "cannot tell the oldest message's age".
+            let listed: u64 = j.counts.values().sum();
+            if walked.is_err() || listed == 0 {
                 q.counts = j.counts;
             }
         }
@@ -221,12 +226,24 @@ async fn postfix(
 
 /// Files under each Postfix queue directory (hashed subdirectories included).
 pub fn count_dirs(qdir: &std::path::Path) -> Result<BTreeMap<String, u64>, String> {
+    // Postfix moves queue files while we read: an entry or hashed
+    // subdirectory that vanished between listing and looking is not an
+    // error, it just is not there any more.
+    fn gone(e: &std::io::Error) -> bool {
+        e.kind() == std::io::ErrorKind::NotFound
+    }
     fn walk(p: &std::path::Path, n: &mut u64) -> std::io::Result<()> {
         for e in std::fs::read_dir(p)? {
             let e = e?;
-            let t = e.file_type()?;
+            let t = match e.file_type() {
+                Err(err) if gone(&err) => continue,
+                t => t?,
+            };
             if t.is_dir() {
-                walk(&e.path(), n)?;
+                match walk(&e.path(), n) {
+                    Err(err) if gone(&err) => {}
+                    r => r?,
+                }
             } else if t.is_file() {
                 *n += 1;
             }
@@ -239,7 +256,7 @@ pub fn count_dirs(qdir: &std::path::Path) -> Result<BTreeMap<String, u64>, Strin
         match walk(&qdir.join(name), &mut n) {
             Ok(()) => {}
             // maildrop or hold may not exist before first use.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if gone(&e) => {}
             Err(e) => return Err(format!("cannot read {}/{name}: {e}", qdir.display())),
         }
         m.insert(name.to_string(), n);

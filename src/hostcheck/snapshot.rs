@@ -66,6 +66,10 @@ pub struct ProcInfo {
     pub rss_bytes: u64,
     /// Percent of one CPU over the sampling interval (None: not sampled).
     pub cpu_percent: Option<f64>,
+    /// Parent process id.
+    pub ppid: Option<u32>,
+    /// Seconds the process has been running.
+    pub run_time_s: u64,
 }
 
 /// An established TCP connection.
@@ -278,6 +282,8 @@ async fn read_processes(cpu: Option<Duration>) -> Result<Arc<Vec<ProcInfo>>, Str
             cwd: p.cwd().map(|c| c.to_path_buf()),
             rss_bytes: p.memory(),
             cpu_percent: cpu.map(|_| p.cpu_usage() as f64),
+            ppid: p.parent().map(|pp| pp.as_u32()),
+            run_time_s: p.run_time(),
         })
         .collect();
     Ok(Arc::new(list))

@@ -17,4 +17,5 @@ pub mod roundtrip;
 pub mod security;
 pub mod smtp;
 pub mod tls;
+pub mod tls_verify;
 pub mod wire;

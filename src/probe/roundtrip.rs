@@ -24,14 +24,18 @@ const DOMAIN: &str = "healthmon.invalid";
 
 /// Run one path. Never panics on server input; every failure is a `ProbeError`
 /// (recorded by the caller in `obs.error`). Records `total` in every case.
+/// `submitted` is called once the submission is over (accepted or not): the
+/// caller frees the submit host for other cases instead of holding it
+/// through the arrival wait.
 pub async fn run(
     case_id: &str,
     rt: &RoundtripCase,
     suite: &SuiteSpec,
     obs: &mut Observation,
+    submitted: impl FnOnce() + Send,
 ) -> Result<(), ProbeError> {
     let t0 = Instant::now();
-    let res = run_inner(case_id, rt, suite, obs).await;
+    let res = run_inner(case_id, rt, suite, obs, t0, submitted).await;
     obs.phase("total", ms(t0.elapsed()));
     res
 }
@@ -41,6 +45,8 @@ async fn run_inner(
     rt: &RoundtripCase,
     suite: &SuiteSpec,
     obs: &mut Observation,
+    started: Instant,
+    submitted: impl FnOnce() + Send,
 ) -> Result<(), ProbeError> {
     let step = suite.step_timeout();
     let setup = |m: String| setup_err(&rt.account, m);
@@ -84,7 +90,9 @@ async fn run_inner(
         step_timeout: step,
     };
     let ts = Instant::now();
-    let sent = smtp::submit(&req, obs).await?;
+    let sent = smtp::submit(&req, obs).await;
+    submitted();
+    let sent = sent?;
     obs.phase("submit", ms(ts.elapsed()));
     if let Some(q) = &sent.queue_id {
         obs.fact("queue_id", q.clone());
@@ -97,7 +105,7 @@ async fn run_inner(
         token: &token,
         case_id,
         step_timeout: step,
-        arrival_deadline: tokio::time::Instant::from_std(sent.accepted_at) + rt.arrival_timeout,
+        arrival_deadline: arrival_deadline(rt, sent.accepted_at, started, step),
         max_message_bytes: MAX_PROBE_BYTES,
     };
     let tr = Instant::now();
@@ -128,6 +136,23 @@ async fn run_inner(
     })?;
     record_hops(&parsed, obs);
     Ok(())
+}
+
+/// The arrival wait ends `arrival_timeout` after the MTA accepted the probe,
+/// and in any case one step before the whole case's deadline: a slow
+/// submission must not leave the wait running into the case deadline, where
+/// the failure would lose its host.
+fn arrival_deadline(
+    rt: &RoundtripCase,
+    accepted: Instant,
+    started: Instant,
+    step: Duration,
+) -> tokio::time::Instant {
+    let mut end = accepted + rt.arrival_timeout;
+    if !rt.case_timeout.is_zero() {
+        end = end.min(started + rt.case_timeout.saturating_sub(step));
+    }
+    tokio::time::Instant::from_std(end)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -10,9 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::ClientConfig;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::suite::model::TlsSpec;
 use crate::suite::resolve::Endpoint;
@@ -30,7 +29,8 @@ pub struct TlsInfo {
     pub insecure: bool,
 }
 
-type Key = (Option<PathBuf>, bool);
+/// (ca_file, insecure, pin_sha256): what a config depends on.
+type Key = (Option<PathBuf>, bool, Vec<String>);
 
 fn cache() -> &'static Mutex<HashMap<Key, Arc<ClientConfig>>> {
     static CACHE: OnceLock<Mutex<HashMap<Key, Arc<ClientConfig>>>> = OnceLock::new();
@@ -41,9 +41,14 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Client config for an endpoint's TLS options (cached per CA file + insecure).
+/// Client config for an endpoint's TLS options (cached per CA file,
+/// insecure and pins).
 pub fn client_config(opts: &TlsSpec) -> Result<Arc<ClientConfig>, String> {
-    let key: Key = (opts.ca_file.clone(), opts.insecure.unwrap_or(false));
+    let key: Key = (
+        opts.ca_file.clone(),
+        opts.insecure.unwrap_or(false),
+        opts.pin_sha256.clone().unwrap_or_default(),
+    );
     if let Some(c) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(c.clone());
     }
@@ -55,7 +60,7 @@ pub fn client_config(opts: &TlsSpec) -> Result<Arc<ClientConfig>, String> {
     Ok(cfg)
 }
 
-fn build_config((ca_file, insecure): &Key) -> Result<ClientConfig, String> {
+fn build_config((ca_file, insecure, pins): &Key) -> Result<ClientConfig, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -63,30 +68,54 @@ fn build_config((ca_file, insecure): &Key) -> Result<ClientConfig, String> {
     if *insecure {
         return Ok(builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+            .with_custom_certificate_verifier(Arc::new(super::tls_verify::AcceptAny { provider }))
             .with_no_client_auth());
     }
     let mut roots = rustls::RootCertStore::empty();
     // Unreadable system certificates are skipped: the suite's CA may be all we need.
     let native = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(native.certs);
+    let mut pinned_der = Vec::new();
     if let Some(path) = ca_file {
-        let added = add_ca_file(&mut roots, path)?;
+        let certs = read_ca_file(path)?;
+        pinned_der = certs.iter().map(|c| c.as_ref().to_vec()).collect();
+        let (added, _ignored) = roots.add_parsable_certificates(certs);
         if added == 0 {
             return Err(format!("ca_file {}: no usable certificate", path.display()));
         }
     }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    let pins = pins
+        .iter()
+        .map(|p| crate::suite::pin::parse_pin(p).map_err(|e| format!("pin_sha256 {p:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| {
+        format!("tls setup: no trust anchors ({e}): install ca-certificates or give ca_file")
+    })?;
+    let verifier = super::tls_verify::PinningVerifier {
+        inner,
+        pinned_der,
+        pins,
+        provider,
+    };
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
 }
 
-fn add_ca_file(roots: &mut rustls::RootCertStore, path: &PathBuf) -> Result<usize, String> {
+fn read_ca_file(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
+    rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-    let (added, _ignored) = roots.add_parsable_certificates(certs);
-    Ok(added)
+        .map_err(|e| format!("ca_file {}: {e}", path.display()))
 }
+
+pub use super::tls_verify::handshake_error;
 
 /// Name to verify and send as SNI: `tls_options.server_name`, else the address.
 pub fn server_name(ep: &Endpoint) -> Result<ServerName<'static>, String> {
@@ -133,55 +162,6 @@ pub fn date(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| unix.to_string())
-}
-
-/// `insecure: true`: accepts any certificate, still checks handshake signatures.
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -344,7 +344,12 @@ impl Conn {
                 ));
             }
             Ok(Err(e)) => {
-                return Err(self.err(phase, ErrorKind::Tls, format!("TLS handshake failed: {e}")));
+                let words = tls::handshake_error(&e);
+                return Err(self.err(
+                    phase,
+                    ErrorKind::Tls,
+                    format!("TLS handshake failed: {words}"),
+                ));
             }
             Ok(Ok(s)) => s,
         };

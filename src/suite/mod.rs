@@ -9,6 +9,7 @@ pub mod duration;
 pub mod limit;
 pub mod load;
 pub mod model;
+pub mod pin;
 pub mod pos;
 pub mod proto;
 pub mod resolve;

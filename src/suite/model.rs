@@ -133,6 +133,12 @@ pub struct TlsSpec {
     /// Warn when the certificate expires within this many days (default 14).
     #[serde(default)]
     pub expiry_warning_days: Option<u32>,
+    /// Trust a server certificate whose SHA-256 (of the certificate or of
+    /// its public key; hex, colon-hex or base64) is listed, without a chain;
+    /// its name and dates are still checked. A certificate given as
+    /// `ca_file` is pinned the same way.
+    #[serde(default)]
+    pub pin_sha256: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -194,7 +200,8 @@ pub struct RoundtripSpec {
     /// One path per slot of the hour (the seed's etc/sequence.cfg).
     #[serde(default)]
     pub rotation: Vec<RotationSlot>,
-    /// How long to wait for arrival (default: the case timeout).
+    /// How long to wait for arrival (default and cap: the case timeout minus
+    /// one step; see `resolve::arrival_wait`).
     #[serde(default)]
     pub arrival_timeout: Option<Dur>,
 }

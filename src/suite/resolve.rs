@@ -45,6 +45,7 @@ fn merge_tls(base: &TlsSpec, over: Option<&TlsSpec>) -> TlsSpec {
         insecure: o.insecure.or(base.insecure),
         server_name: o.server_name.clone().or_else(|| base.server_name.clone()),
         expiry_warning_days: o.expiry_warning_days.or(base.expiry_warning_days),
+        pin_sha256: o.pin_sha256.clone().or_else(|| base.pin_sha256.clone()),
     }
 }
 
@@ -181,6 +182,47 @@ impl SuiteSpec {
             a.password
                 .as_ref()
                 .map(|p| SecretRef::Inline(Secret::new(p.clone())))
+        }
+    }
+}
+
+/// How long a round trip waits for its probe to arrive: the suite's
+/// `arrival_timeout`, else as long as the case allows, but never so long that
+/// the whole-case deadline fires first. A case that dies of its own deadline
+/// has no host to blame (phase `case`), so isolation would have to guess; one
+/// that stops waiting in time says "not arrived on <retrieve host>" and has a
+/// step left to close its session. The reserve is one step, at most half the
+/// case; the probe also stops waiting one step before the case deadline when
+/// the submission itself was slow.
+pub fn arrival_wait(explicit: Option<Duration>, timeout: Duration, step: Duration) -> Duration {
+    let cap = timeout.saturating_sub(step.min(timeout / 2));
+    explicit.unwrap_or(cap).min(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arrival_wait;
+    use std::time::Duration;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn the_arrival_wait_always_ends_before_the_case() {
+        // Only `timeout` set (step default 10 s): one step is left.
+        assert_eq!(arrival_wait(None, S(60), S(10)), S(50));
+        assert_eq!(arrival_wait(None, S(30), S(10)), S(20));
+        // The project's suites: explicit waits that fit are kept.
+        assert_eq!(arrival_wait(Some(S(20)), S(30), S(5)), S(20));
+        assert_eq!(arrival_wait(Some(S(45)), S(60), S(10)), S(45));
+        // As long as the case: cut so the failure keeps its host.
+        assert_eq!(arrival_wait(Some(S(30)), S(30), S(5)), S(25));
+        // Tiny cases: at most half goes to the reserve.
+        assert_eq!(arrival_wait(None, S(4), S(10)), S(2));
+        for t in 1..120 {
+            for st in 1..20 {
+                let w = arrival_wait(None, S(t), S(st));
+                assert!(w < S(t) && w >= S(t) / 2, "t={t} step={st}: {w:?}");
+            }
         }
     }
 }

@@ -130,6 +130,15 @@ impl Ctx<'_> {
                 Some("reported on every run; prefer ca_file".into()),
             );
         }
+        for (i, p) in t.pin_sha256.iter().flatten().enumerate() {
+            if let Err(e) = crate::suite::pin::parse_pin(p) {
+                self.err(
+                    &join_index(&join_key(path, "pin_sha256"), i),
+                    format!("pin {p:?}: {e}"),
+                    Some("openssl x509 -in CERT -noout -fingerprint -sha256 prints one".into()),
+                );
+            }
+        }
         if let Some(f) = &t.ca_file {
             if !f.is_file() {
                 self.err(
@@ -472,14 +481,18 @@ impl Ctx<'_> {
     fn roundtrip(&mut self, rt: &RoundtripSpec) {
         let s = self.s;
         if let Some(a) = rt.arrival_timeout {
-            if a.0 > s.timeout() {
+            let cap = crate::suite::resolve::arrival_wait(None, s.timeout(), s.step_timeout());
+            if a.0 > cap {
                 self.warn(
                     "roundtrip.arrival_timeout",
                     format!(
-                        "arrival_timeout ({a}) is longer than the case timeout ({})",
+                        "arrival_timeout ({a}) leaves no time within the case timeout ({}) to name the failing host",
                         d(s.timeout())
                     ),
-                    Some("the case timeout wins".into()),
+                    Some(format!(
+                        "the wait is cut at {} (one step before the case ends); omit arrival_timeout or raise timeout",
+                        d(cap)
+                    )),
                 );
             }
         }

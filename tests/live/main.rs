@@ -19,6 +19,7 @@ mod app {
     mod run;
     mod run_cli;
     mod shard;
+    mod soak;
 }
 mod hostcheck {
     mod connections;

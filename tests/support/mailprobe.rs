@@ -45,6 +45,7 @@ pub fn ep(host: &str, proto: Proto, port: u16, tls: TlsMode, auth: Option<AuthMe
             insecure: None,
             server_name: Some(format!("{host}.example.test")),
             expiry_warning_days: None,
+            pin_sha256: None,
         },
         auth,
     }

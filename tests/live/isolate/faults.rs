@@ -287,3 +287,83 @@ fn isolates_each_fault_of_the_matrix() {
         passes_after_repair(&suite, &reports, &only);
     }
 }
+
+/// The local site as a new user describes it from the README: addresses,
+/// endpoints, accounts, a matrix, the CA (the site's own) and `timeout` —
+/// no step timeout, no arrival wait, no thresholds. The queue checks name
+/// each Postfix instance's config dir only because this site runs several
+/// on one machine.
+fn new_user_suite(dir: &Path) -> PathBuf {
+    let st = site::site_state();
+    let st = st.display();
+    let text = format!(
+        r#"
+site: newuser
+defaults:
+  timeout: 30s
+  tls: {{ca_file: {st}/ca/ca.pem}}
+hosts:
+  mta1:
+    roles: [mta]
+    address: 127.0.1.1
+    endpoints: {{smtp: {{tls: starttls}}}}
+    checks: [{{queue: {{mta: postfix, config_dir: {st}/mta1/conf}}}}]
+  mta2:
+    roles: [mta]
+    address: 127.0.1.2
+    endpoints: {{smtp: {{tls: starttls}}}}
+    checks: [{{queue: {{mta: postfix, config_dir: {st}/mta2/conf}}}}]
+  mmp1: {{roles: [mmp], address: 127.0.3.1, tls: {{server_name: mmp1.example.test}}, endpoints: {{pop3: {{tls: starttls}}, imap: {{tls: starttls}}}}}}
+  store2: {{roles: [store], address: 127.0.2.2, tls: {{server_name: store2.example.test}}, endpoints: {{pop3: {{tls: starttls}}, imap: {{tls: starttls}}, lmtp: {{port: 24}}}}}}
+accounts:
+  ims3: {{address: ims3@example.test, store: store2, password_file: {st}/secrets/ims3.pass}}
+  ims4: {{address: ims4@example.test, store: store2, password_file: {st}/secrets/ims4.pass}}
+roundtrip:
+  matrix:
+    - submit: [mta1, mta2]
+      retrieve: [mmp1, store]
+      protocol: [pop3, imap]
+"#
+    );
+    let p = dir.join("newuser.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Issue 15: with only `timeout` set, the arrival wait used to equal the case
+/// timeout, so the case deadline fired first, the failure lost its host and
+/// isolation blamed the MMPs and stores. A held queue and deferred deliveries
+/// on mta1 must each give one verdict on mta1's queue, with mta2's paths
+/// passing, in about one arrival wait: eight cases are blocked behind mta1
+/// (twice the default per-host concurrency), and they give mta1 back once
+/// they have submitted instead of waiting in two waves.
+#[test]
+fn a_suite_with_only_a_timeout_names_the_queue_of_the_held_mta() {
+    let (_g, d, _, reports) = setup();
+    let suite = new_user_suite(d.path());
+    let only = ["rndtrip/ims3/*", "rndtrip/ims4/*"];
+    for (fault, what) in [("hold", "held"), ("defer", "deferred")] {
+        let f = Fault::new(&["fault", fault, "mta1"], &["repair", fault, "mta1"]);
+        let (s, took) = run(&suite, &reports, &only);
+        let info = format!("{what}, took {took:?}:\n{}", show(&s));
+        assert_eq!(s.verdicts.len(), 1, "{info}");
+        let v = &s.verdicts[0];
+        assert_eq!(v.host, "mta1", "{info}");
+        assert!(v.protocol.contains("queue"), "{info}");
+        for r in s.results.iter().filter(|r| r.status != Status::Skipped) {
+            if r.id.contains("/mta2/") {
+                assert_eq!(r.status, Status::Pass, "{} should pass:\n{info}", r.id);
+            } else {
+                assert!(r.status.is_bad(), "{} should fail:\n{info}", r.id);
+                let e = r.observation.error.as_ref().expect("an error");
+                assert_ne!(e.phase, "case", "the case deadline fired first:\n{info}");
+            }
+        }
+        // One arrival wait (30 s - one 10 s step) plus follow-ups, not two
+        // waves of them (> 40 s).
+        assert!(took < Duration::from_secs(35), "{info}");
+        eprintln!("{what}: {took:?}");
+        drop(f);
+        passes_after_repair(&suite, &reports, &only);
+    }
+}

@@ -427,6 +427,35 @@ impl TestPki {
     }
 }
 
+impl TestPki {
+    /// A self-signed certificate as `openssl req -x509` makes it for a
+    /// server: `CA:TRUE`, the server's names in subjectAltName.
+    pub fn self_signed_ca(&self, name: &str, sans: &[&str]) -> CertFiles {
+        let cn = sans.first().copied().unwrap_or(name);
+        openssl(
+            self.dir.path(),
+            &format!(
+                "req -x509 {NEW_KEY} -keyout {name}.key -out {name}.pem -days 20 -subj /CN={cn} \
+                 -addext {} -addext basicConstraints=critical,CA:TRUE",
+                Self::san(sans)
+            ),
+        );
+        self.files(name)
+    }
+}
+
+/// SHA-256 fingerprint of a PEM certificate as openssl prints it
+/// (`AB:CD:...`), the form an operator pastes into `pin_sha256`.
+pub fn fingerprint(cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(cert)
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    s.trim().rsplit('=').next().unwrap_or_default().to_string()
+}
+
 /// notAfter of a PEM certificate file, unix seconds (via openssl).
 pub fn not_after(cert: &Path) -> i64 {
     let out = Command::new("openssl")

@@ -150,7 +150,11 @@ fn bad_certs(pki: &TestPki) -> Vec<(&'static str, CertFiles, &'static str)> {
             "name",
         ),
         ("expired", pki.expired_leaf("old", &[NAME]), "expired"),
-        ("self-signed", pki.self_signed("self", &[NAME]), "issuer"),
+        (
+            "self-signed",
+            pki.self_signed("self", &[NAME]),
+            "self-signed",
+        ),
     ]
 }
 
@@ -215,6 +219,78 @@ async fn insecure_accepts_a_self_signed_certificate_for_pop3s_and_imaps() {
         assert_eq!(e.phase, "greeting", "{proto:?}: {e}");
         assert_eq!(o.obs.facts["tls_insecure"], "true", "{proto:?}");
     }
+}
+
+// ------------------------------------------------------------------ pinning rows
+
+/// Issue 15: a `CA:TRUE` self-signed server certificate (what `openssl req
+/// -x509` makes) given as `ca_file` is pinned: TLS passes and is verified
+/// (no insecure fact), over implicit TLS and STLS/STARTTLS.
+#[tokio::test]
+async fn a_self_signed_ca_certificate_given_as_ca_file_is_pinned() {
+    let pki = TestPki::new();
+    let files = pki.self_signed_ca("site", &[NAME]);
+    for starttls in [false, true] {
+        let mode = match starttls {
+            true => TlsMode::Starttls,
+            false => TlsMode::Implicit,
+        };
+        for proto in [Proto::Pop3, Proto::Imap] {
+            let f = tls_fake(proto, &files, starttls).await;
+            let o = retrieve(&endpoint(&f, proto, mode, Some(&files.cert))).await;
+            let e = o.res.as_ref().expect_err("the fake refuses after TLS");
+            assert_ne!(e.kind, ErrorKind::Tls, "{proto:?} {mode:?}: {e}");
+            // Past the handshake: the fake's refusal comes after TLS.
+            assert!(
+                !["tls", "starttls"].contains(&e.phase.as_str()),
+                "{proto:?} {mode:?}: {e}"
+            );
+            assert!(!o.obs.facts.contains_key("tls_insecure"), "{proto:?}");
+        }
+    }
+}
+
+/// Pinned is not blind: the name and the pin itself are still checked, and
+/// an unpinned `CA:TRUE` certificate is refused in words that say how to fix
+/// it.
+#[tokio::test]
+async fn a_pinned_certificate_still_needs_its_name_and_the_pin_must_match() {
+    let pki = TestPki::new();
+    let files = pki.self_signed_ca("site", &[NAME]);
+    let proto = Proto::Pop3;
+    // Given as ca_file, but the suite asks for another name.
+    let f = tls_fake(proto, &files, false).await;
+    let mut ep = endpoint(&f, proto, TlsMode::Implicit, Some(&files.cert));
+    ep.tls_options.server_name = Some("mail.example.test".into());
+    let o = retrieve(&ep).await;
+    expect_tls(
+        &o,
+        &f,
+        "tls",
+        "pinned, wrong name",
+        "certificate is for fake.example.test, not mail.example.test",
+    );
+    // Not pinned at all (another CA as ca_file).
+    let o = retrieve(&endpoint(&f, proto, TlsMode::Implicit, Some(&pki.ca))).await;
+    expect_tls(&o, &f, "tls", "unpinned CA:TRUE", "ca_file");
+    // pin_sha256 as openssl prints the fingerprint: TLS passes without ca_file.
+    let mut ep = endpoint(&f, proto, TlsMode::Implicit, None);
+    ep.tls_options.pin_sha256 = Some(vec![crate::support::fakes::fingerprint(&files.cert)]);
+    let o = retrieve(&ep).await;
+    let e = o.res.as_ref().expect_err("the fake refuses after TLS");
+    assert_eq!(e.phase, "greeting", "pin_sha256: {e}");
+    // A pin of another certificate does not open the door.
+    let other = pki.self_signed_ca("other", &[NAME]);
+    let mut ep = endpoint(&f, proto, TlsMode::Implicit, None);
+    ep.tls_options.pin_sha256 = Some(vec![crate::support::fakes::fingerprint(&other.cert)]);
+    let o = retrieve(&ep).await;
+    expect_tls(
+        &o,
+        &f,
+        "tls",
+        "wrong pin",
+        "presents a ca certificate (ca:true",
+    );
 }
 
 // ------------------------------------------------------------------ end to end
