@@ -4,11 +4,18 @@
 //! The rule for every message deleted (the probe, a duplicate of it, a
 //! leftover of an earlier run of the same case) is the same:
 //! 1. its parsed header section says so ([`probe_msg::classify`]: our token,
-//!    or our exact case id with a well-formed token), and
-//! 2. its whole message, fetched, says the same.
+//!    or our exact case id with a token that verifies under this
+//!    installation's key for this case and site), and
+//! 2. its whole message, fetched, says the same; for a duplicate or a
+//!    leftover the whole message must also be an intact probe of that token
+//!    ([`probe_msg::is_intact`]: Message-ID and body lines), so a user's
+//!    message carrying a copy of a real probe header is not taken for one.
 //!
-//! Anything else is never marked. A duplicate or leftover whose whole message
-//! disagrees with its header, or that vanished meanwhile, is left alone; the
+//! Anything else is never marked. A header that names our case id with a
+//! token that does not verify (a copy, a forgery, another monitor's probe) is
+//! left alone and counted (fact `foreign_left_alone`; the token is not
+//! shown). A duplicate or leftover whose whole message disagrees with its
+//! header, or that vanished meanwhile, is left alone (fact `unverified`); the
 //! probe itself disagreeing is an error (corrupt). Marked deletions take
 //! effect only on [`Mailbox::commit`]; any error before that abandons the
 //! session, which leaves the mailbox as it was (POP3: no QUIT; IMAP: no
@@ -43,6 +50,8 @@ pub trait Mailbox {
 
     /// Messages whose parsed probe header is `want`, in the protocol's order
     /// (for `Mark::Ours` the first is taken as the probe). Read-only.
+    /// `Mark::Foreign` is asked right after `Mark::Leftover` and may answer
+    /// from that same look-up.
     async fn find(
         &mut self,
         phase: &'static str,
@@ -133,8 +142,9 @@ async fn take_steps<M: Mailbox>(
         Fetched::Message(raw) => raw,
         Fetched::Gone(e) => return Err(e),
     };
+    let owner = req.owner();
     // The header said it is ours; the whole message must say so too.
-    if probe_msg::classify(&raw, req.token, req.case_id) != Mark::Ours {
+    if probe_msg::classify(&raw, &owner) != Mark::Ours {
         return Err(mb.not_ours(first));
     }
     if !duplicates.is_empty() {
@@ -143,14 +153,19 @@ async fn take_steps<M: Mailbox>(
     let t0 = Instant::now();
     let r = async {
         let leftovers = mb.find("delete", Mark::Leftover, req, obs).await?;
+        let foreign = mb.find("delete", Mark::Foreign, req, obs).await?;
+        if !foreign.is_empty() {
+            obs.fact("foreign_left_alone", foreign.len().to_string());
+        }
         let mut doomed = vec![first];
         let mut reaped = 0;
         let mut unverified = 0;
         let others = duplicates.iter().map(|&id| (id, Mark::Ours));
         for (id, want) in others.chain(leftovers.iter().map(|&id| (id, Mark::Leftover))) {
-            // The same evidence as the probe: the whole message, parsed.
+            // The evidence of the probe and more: the whole message, parsed,
+            // is an intact probe of ours.
             match mb.fetch(id, req.max_message_bytes).await? {
-                Fetched::Message(m) if probe_msg::classify(&m, req.token, req.case_id) == want => {
+                Fetched::Message(m) if probe_msg::is_intact(&m, want, &owner) => {
                     doomed.push(id);
                     reaped += usize::from(want == Mark::Leftover);
                 }

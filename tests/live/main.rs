@@ -44,6 +44,7 @@ mod logstats {
 mod probe {
     mod mailbox;
     mod pop3_imap;
+    mod roundtrip;
     mod smtp;
 }
 mod report {

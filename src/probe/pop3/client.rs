@@ -341,6 +341,7 @@ impl Session<'_> {
         let count = self.stat(PH).await?;
         let lowest = count.saturating_sub(SCAN_NEWEST) + 1;
         let mut scan = Scan::default();
+        let owner = req.owner();
         if count == 0 {
             return Ok(scan);
         }
@@ -357,7 +358,7 @@ impl Session<'_> {
                         // Expunged meanwhile, or no TOP: never ours to touch.
                         continue;
                     };
-                    let m = probe_msg::classify(&head, req.token, req.case_id);
+                    let m = probe_msg::classify(&head, &owner);
                     if let Some(u) = uid {
                         cache.insert(u.clone(), m);
                     }
@@ -367,6 +368,7 @@ impl Session<'_> {
             match mark {
                 Mark::Ours => scan.ours.push(n),
                 Mark::Leftover => scan.leftovers.push(n),
+                Mark::Foreign => scan.foreign.push(n),
                 Mark::Other => {}
             }
         }
@@ -431,6 +433,8 @@ pub(super) struct Scan {
     /// Message numbers carrying our token (normally one; two = duplicate).
     pub(super) ours: Vec<u64>,
     pub(super) leftovers: Vec<u64>,
+    /// Our case id with a token that does not verify: never touched.
+    pub(super) foreign: Vec<u64>,
 }
 
 /// Connect, TLS, greeting, CAPA, STLS when required, and (when `login`)

@@ -89,6 +89,7 @@ pub async fn retrieve(
         backoff: Backoff::default(),
         polls: 0,
         leftovers: Vec::new(),
+        foreign: Vec::new(),
         ended: false,
         flushed: false,
     };
@@ -134,8 +135,9 @@ struct Pop3Mailbox<'a> {
     backoff: Backoff,
     polls: u32,
     wait_from: Instant,
-    /// Leftovers seen by the scan that found the probe.
+    /// Leftovers and foreign look-alikes seen by the scan that found the probe.
     leftovers: Vec<u64>,
+    foreign: Vec<u64>,
     /// The session's connection is closed (QUIT sent or dropped).
     ended: bool,
     /// Its transcript is in the observation already (or left out on purpose).
@@ -157,9 +159,11 @@ impl Mailbox for Pop3Mailbox<'_> {
             Mark::Ours => {
                 let scan = self.s.scan(req, &mut self.cache).await?;
                 self.leftovers = scan.leftovers;
+                self.foreign = scan.foreign;
                 Ok(scan.ours)
             }
             Mark::Leftover => Ok(std::mem::take(&mut self.leftovers)),
+            Mark::Foreign => Ok(std::mem::take(&mut self.foreign)),
             Mark::Other => Ok(Vec::new()),
         }
     }

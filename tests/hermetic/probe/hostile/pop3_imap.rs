@@ -8,8 +8,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use healthmon::probe::probe_msg::RetrieveRequest;
@@ -18,6 +18,7 @@ use healthmon::result::{ErrorKind, Observation, ProbeError};
 use healthmon::secret::Secret;
 use healthmon::suite::model::{Proto, TlsMode};
 use healthmon::suite::resolve::Endpoint;
+use healthmon::token::ProbeKey;
 
 use crate::support::fakes::{FakeServer, Peer, Record, endpoint};
 
@@ -27,6 +28,7 @@ const BOUND: Duration = Duration::from_secs(5);
 /// Bytes the client may read from a hostile server in any row.
 const READ_BOUND: f64 = 2.0 * 1024.0 * 1024.0;
 const CASE: &str = "hostile/case";
+const SITE: &str = "hostile";
 const SECRET: &str = "S3cr3t-\"hostile\\pw";
 
 // ------------------------------------------------------------------ fake
@@ -41,15 +43,23 @@ where
     FakeServer::start(serve).await.detach()
 }
 
-/// A probe message for message number / UID `n` (ours when `tok` is given).
+/// Message number / UID `n`: a real probe message of `(token, case)`, else
+/// a user's message (with a body line that needs dot-stuffing).
 fn message(n: u64, probe: Option<(&str, &str)>) -> Vec<u8> {
-    let mut m =
-        format!("From: someone@example.test\r\nSubject: message {n}\r\nMessage-ID: <{n}@x>\r\n");
     if let Some((tok, case)) = probe {
-        m.push_str(&format!("X-Healthmon-Probe: {tok} {case}\r\n"));
+        return healthmon::probe::probe_msg::build_message(
+            tok,
+            case,
+            "healthmon@monitor.example.test",
+            "user@example.test",
+        )
+        .unwrap();
     }
-    m.push_str("\r\nbody\r\n.dot line\r\n");
-    m.into_bytes()
+    format!(
+        "From: someone@example.test\r\nSubject: message {n}\r\nMessage-ID: <{n}@x>\r\n\
+         \r\nbody\r\n.dot line\r\n"
+    )
+    .into_bytes()
 }
 
 struct Outcome {
@@ -103,6 +113,8 @@ fn req<'a>(ep: &'a Endpoint, pw: &'a Secret, tok: &'a str, wait: Duration) -> Re
         password: pw,
         token: tok,
         case_id: CASE,
+        site: SITE,
+        key: Some(&KEY),
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + wait,
         max_message_bytes: 64 * 1024,
@@ -135,8 +147,13 @@ async fn run_imap(addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
     run(Proto::Imap, addr, tls, tok).await
 }
 
+/// The installation key these rows retrieve with (in memory).
+static KEY: LazyLock<ProbeKey> = LazyLock::new(|| ProbeKey::generate().unwrap());
+
+/// A token of this installation for a probe of `CASE` (a leftover when it is
+/// not the one being retrieved).
 fn token() -> String {
-    healthmon::token::new_token()
+    KEY.mint(CASE, SITE)
 }
 
 // ------------------------------------------------------------ POP3 server
