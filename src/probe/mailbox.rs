@@ -19,12 +19,24 @@
 //! probe itself disagreeing is an error (corrupt). Marked deletions take
 //! effect only on [`Mailbox::commit`]; any error before that abandons the
 //! session, which leaves the mailbox as it was (POP3: no QUIT; IMAP: no
-//! EXPUNGE, and never a plain EXPUNGE or CLOSE at all).
+//! EXPUNGE, and never a plain EXPUNGE or CLOSE at all). A commit whose reply
+//! is lost is not taken for a failure: a follow-up session looks whether the
+//! probe is gone and the outcome says so (facts `commit`, `not_deleted`).
 
 use std::time::Instant;
 
 use super::probe_msg::{self, Mark, RetrieveRequest, ms_since, timed};
 use crate::result::{Observation, ProbeError};
+
+/// How a commit ended, when the server did not refuse it.
+#[derive(Debug)]
+pub enum Commit {
+    /// The server confirmed it.
+    Done,
+    /// The command went out (or may have) but no reply came back: the
+    /// server may or may not have made the deletions permanent.
+    ReplyLost(ProbeError),
+}
 
 /// A fetched message, or the server saying it is not there (any more).
 #[derive(Debug)]
@@ -75,8 +87,17 @@ pub trait Mailbox {
         obs: &mut Observation,
     ) -> Result<bool, ProbeError>;
 
-    /// Make the marked deletions permanent.
-    async fn commit(&mut self) -> Result<(), ProbeError>;
+    /// Make the marked deletions permanent. `Err`: the server refused.
+    async fn commit(&mut self) -> Result<Commit, ProbeError>;
+
+    /// After [`Commit::ReplyLost`]: is the probe (`req.token`) still in the
+    /// mailbox? A fresh, read-only session looks; its transcript goes to
+    /// `obs`, its timings do not.
+    async fn still_there(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        obs: &mut Observation,
+    ) -> Result<bool, ProbeError>;
 
     /// Leave without committing: nothing marked takes effect.
     async fn abandon(&mut self);
@@ -177,23 +198,71 @@ async fn take_steps<M: Mailbox>(
             obs.fact("unverified", unverified.to_string());
         }
         if !mb.mark_deleted(&doomed, obs).await? {
-            return Ok(0);
+            return Ok(None);
         }
         if !M::COMMIT_IS_LOGOUT {
-            mb.commit().await?;
+            return Ok(Some((mb.commit().await?, reaped)));
         }
-        if reaped > 0 {
-            obs.fact("reaped", reaped.to_string());
-        }
-        Ok::<_, ProbeError>(reaped)
+        Ok::<_, ProbeError>(Some((Commit::Done, reaped)))
     }
     .await;
     obs.phase("delete", ms_since(t0));
-    let reaped = r?;
+    let Some((mut commit, reaped)) = r? else {
+        return Ok(Taken { raw, reaped: 0 });
+    };
     if M::COMMIT_IS_LOGOUT {
-        timed(obs, "logout", mb.commit()).await?;
+        commit = timed(obs, "logout", mb.commit()).await?;
+    }
+    let reaped = match commit {
+        Commit::Done => reaped,
+        Commit::ReplyLost(lost) => settle(mb, req, &lost, reaped, obs).await,
+    };
+    if reaped > 0 {
+        obs.fact("reaped", reaped.to_string());
     }
     Ok(Taken { raw, reaped })
+}
+
+/// The commit's reply was lost: say what really happened instead of
+/// reporting a failure the server may not have had. The probe is already
+/// fetched and verified, so the measurement stands either way; a follow-up
+/// session tells whether the deletions took effect. Returns the leftovers
+/// that count as reaped.
+async fn settle<M: Mailbox>(
+    mb: &mut M,
+    req: &RetrieveRequest<'_>,
+    lost: &ProbeError,
+    reaped: usize,
+    obs: &mut Observation,
+) -> usize {
+    let why = format!("{} reply lost ({})", lost.phase, lost.message);
+    match mb.still_there(req, obs).await {
+        Ok(false) => {
+            obs.fact(
+                "commit",
+                format!("{why}; a follow-up session no longer finds the probe: deleted"),
+            );
+            reaped
+        }
+        Ok(true) => {
+            obs.fact(
+                "not_deleted",
+                format!(
+                    "{why}; a follow-up session still finds the probe: nothing was \
+                     deleted (the next run reaps it)"
+                ),
+            );
+            0
+        }
+        // Marked and sent: most likely done, but nobody could look.
+        Err(e) => {
+            obs.fact(
+                "commit",
+                format!("unconfirmed: {why}; the follow-up session failed ({e})"),
+            );
+            reaped
+        }
+    }
 }
 
 #[cfg(test)]

@@ -59,6 +59,10 @@ struct Mem<const LOGOUT: bool> {
     marked: Vec<u32>,
     fail_at: Option<&'static str>,
     cannot_delete: bool,
+    /// The commit's reply goes missing; `true`: after the server committed.
+    reply_lost: Option<bool>,
+    /// The follow-up session after a lost reply cannot log in.
+    follow_up_fails: bool,
     committed: bool,
     abandoned: bool,
     waits: u32,
@@ -148,12 +152,32 @@ impl<const LOGOUT: bool> Mailbox for Mem<LOGOUT> {
         Ok(true)
     }
 
-    async fn commit(&mut self) -> Result<(), ProbeError> {
+    async fn commit(&mut self) -> Result<Commit, ProbeError> {
         self.fail("commit")?;
         let marked = std::mem::take(&mut self.marked);
-        self.msgs.retain(|m| !marked.contains(&m.id));
-        self.committed = true;
-        Ok(())
+        if self.reply_lost != Some(false) {
+            self.msgs.retain(|m| !marked.contains(&m.id));
+            self.committed = true;
+        }
+        Ok(match self.reply_lost {
+            Some(_) => Commit::ReplyLost(err("delete", ErrorKind::Timeout, "no reply to QUIT")),
+            None => Commit::Done,
+        })
+    }
+
+    async fn still_there(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        _obs: &mut Observation,
+    ) -> Result<bool, ProbeError> {
+        if self.follow_up_fails {
+            return Err(err("connect", ErrorKind::Refused, "connection refused"));
+        }
+        let o = req.owner();
+        Ok(self
+            .msgs
+            .iter()
+            .any(|m| probe_msg::classify(&m.header, &o) == Mark::Ours))
     }
 
     async fn abandon(&mut self) {
@@ -425,4 +449,54 @@ async fn a_second_monitor_with_another_key_never_touches_our_probes() {
     let (r, _) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap().reaped, 1);
     assert!(mb.ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_commit_reply_is_settled_by_looking_again() {
+    /// A retrieve whose commit reply goes missing (`committed`: after the
+    /// server committed), the follow-up look failing or not.
+    async fn run<const L: bool>(
+        committed: bool,
+        follow_up_fails: bool,
+    ) -> (Vec<u32>, usize, Observation) {
+        let mut mb = Mem::<L>::new(vec![probe(&OLD, CASE), user_mail(), probe(&TOK, CASE)]);
+        mb.reply_lost = Some(committed);
+        mb.follow_up_fails = follow_up_fails;
+        let (r, o) = retrieve(&mut mb).await;
+        let t = r.unwrap_or_else(|e| panic!("a lost reply is not a failure: {e}"));
+        (mb.ids(), t.reaped, o)
+    }
+    async fn check<const L: bool>() {
+        // The server committed, then the reply went missing: deleted, said so.
+        let (ids, reaped, o) = run::<L>(true, false).await;
+        assert_eq!((ids, reaped), (vec![2], 1));
+        let c = &o.facts["commit"];
+        assert!(
+            c.starts_with("delete reply lost (no reply to QUIT)")
+                && c.ends_with("no longer finds the probe: deleted"),
+            "{c}"
+        );
+        assert_eq!(o.facts.get("reaped").map(String::as_str), Some("1"));
+
+        // It did not commit: nothing deleted, and nothing claimed.
+        let (ids, reaped, o) = run::<L>(false, false).await;
+        assert_eq!((ids, reaped), (vec![1, 2, 3], 0));
+        assert!(
+            o.facts["not_deleted"].contains("still finds the probe"),
+            "{:?}",
+            o.facts
+        );
+        assert!(!o.facts.contains_key("reaped") && !o.facts.contains_key("commit"));
+
+        // Nobody could look: unconfirmed, and still not a failure.
+        let (_, reaped, o) = run::<L>(true, true).await;
+        assert_eq!(reaped, 1);
+        let c = &o.facts["commit"];
+        assert!(
+            c.starts_with("unconfirmed: delete reply lost") && c.contains("connection refused"),
+            "{c}"
+        );
+    }
+    check::<true>().await;
+    check::<false>().await;
 }

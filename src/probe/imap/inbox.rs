@@ -3,7 +3,7 @@
 //! `uid_expunge`, which the mailbox policy calls for exactly our UIDs.
 
 use crate::probe::imap_parse::{self, Arg, Parsed, Val};
-use crate::probe::mailbox::Fetched;
+use crate::probe::mailbox::{Commit, Fetched};
 use crate::probe::probe_msg::{self, Backoff, Mark, RetrieveRequest};
 use crate::result::{ErrorKind, ProbeError};
 
@@ -213,11 +213,18 @@ impl Session<'_> {
     }
 
     /// `UID EXPUNGE uids` (UIDPLUS): removes exactly these, never the
-    /// user's own \Deleted mail (a plain EXPUNGE or CLOSE would).
-    pub(super) async fn uid_expunge(&mut self, uids: &[u32]) -> Result<(), ProbeError> {
+    /// user's own \Deleted mail (a plain EXPUNGE or CLOSE would). NO/BAD is
+    /// an error; no tagged reply at all is `ReplyLost` (the server may have
+    /// expunged).
+    pub(super) async fn uid_expunge(&mut self, uids: &[u32]) -> Result<Commit, ProbeError> {
         let set = imap_parse::uid_set(uids);
         let line = format!("UID EXPUNGE {set}");
-        self.ok("delete", &line, SMALL_LITERAL).await.map(|_| ())
+        match self.run("delete", &line, SMALL_LITERAL).await {
+            Ok(d) => self
+                .expect_ok("delete", &line, d, false)
+                .map(|_| Commit::Done),
+            Err(e) => Ok(Commit::ReplyLost(e)),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use self::client::{IDLE_RECHECK, PROTO, Session, finish, open};
 use super::imap_parse::{self, Arg};
-use super::mailbox::{self, Fetched, Mailbox};
+use super::mailbox::{self, Commit, Fetched, Mailbox};
 use super::probe_msg::{self, Backoff, Mark, ms_since, timed};
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
@@ -208,9 +208,23 @@ impl Mailbox for ImapMailbox<'_> {
         Ok(true)
     }
 
-    async fn commit(&mut self) -> Result<(), ProbeError> {
+    async fn commit(&mut self) -> Result<Commit, ProbeError> {
         let uids = std::mem::take(&mut self.marked);
         self.s.uid_expunge(&uids).await
+    }
+
+    /// A new session and one read-only look (EXAMINE, search by token).
+    async fn still_there(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        obs: &mut Observation,
+    ) -> Result<bool, ProbeError> {
+        let mut scratch = Observation::default();
+        let r = probe_present(req, &mut scratch).await;
+        obs.transcript
+            .push("* follow-up session: is the probe still there?".into());
+        obs.transcript.extend(scratch.transcript);
+        r
     }
 
     /// Drop the connection: no EXPUNGE (and never CLOSE) is sent.
