@@ -112,8 +112,8 @@ fn root() -> PathBuf {
 
 /// The raw floor: submit on mta1:25 with STARTTLS, fetch from store1:110 with STLS.
 fn floor_once(cfg: &Arc<rustls::ClientConfig>, password: &str) -> (f64, f64) {
-    let token = healthmon::token::new_token();
-    let msg = healthmon::probe::roundtrip::build_message(
+    let token = healthmon::token::random_hex(16);
+    let msg = healthmon::probe::probe_msg::build_message(
         &token,
         "bench/floor",
         "healthmon@monitor.example.test",
@@ -215,6 +215,8 @@ fn main() {
     let cfg =
         healthmon::probe::tls::client_config(&spec.defaults().tls.unwrap_or_default()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // An in-memory key: the bench's probes are its own installation's.
+    let key = std::sync::Arc::new(healthmon::token::ProbeKey::generate().unwrap());
 
     // (a) one path, alternating healthmon and the floor.
     let pop_id = "rndtrip/ims1/mta1/store1/pop3";
@@ -231,6 +233,7 @@ fn main() {
                 id,
                 case(&cases, id),
                 spec,
+                &key,
                 &mut obs,
                 || {},
             ))
@@ -315,7 +318,14 @@ fn main() {
         let n = sel.len();
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let t0 = Instant::now();
-        let run = rt.block_on(healthmon::app::execute::run(ss, sel, skipped, &opts, tx));
+        let run = rt.block_on(healthmon::app::execute::run(
+            ss,
+            sel,
+            skipped,
+            &opts,
+            Some(Ok(key.clone())),
+            tx,
+        ));
         let wall = ms(t0.elapsed());
         let bad: Vec<_> = run
             .results

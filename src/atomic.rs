@@ -11,6 +11,30 @@ use std::path::Path;
 
 /// Replace `path` with `data` atomically.
 pub fn write(path: &Path, data: &[u8]) -> io::Result<()> {
+    let (tmp, dir) = staged(path, data)?;
+    // Keep an existing file's permissions (e.g. 0600 state) across the rename.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Create `path` with `data` (mode 0600) only if it does not exist yet:
+/// staged like [`write`], then linked into place without clobbering, so a
+/// reader sees no file or the whole file, and of two writers racing exactly
+/// one wins (the other gets `AlreadyExists`).
+pub fn create_new(path: &Path, data: &[u8]) -> io::Result<()> {
+    let (tmp, dir) = staged(path, data)?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// `data` in a fsynced temp file (mode 0600) in the directory of `path`,
+/// created if missing.
+fn staged<'p>(path: &'p Path, data: &[u8]) -> io::Result<(tempfile::NamedTempFile, &'p Path)> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -21,15 +45,13 @@ pub fn write(path: &Path, data: &[u8]) -> io::Result<()> {
         .tempfile_in(dir)?;
     tmp.write_all(data)?;
     tmp.as_file().sync_all()?;
-    // Keep an existing file's permissions (e.g. 0600 state) across the rename.
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
+    Ok((tmp, dir))
+}
+
+fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
 }
 
 /// Append `data` to `path` without ever truncating the existing content.
@@ -54,6 +76,24 @@ mod tests {
         append(&p, b"one\n").unwrap();
         append(&p, b"two\n").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\ntwo\n");
+    }
+
+    #[test]
+    fn create_new_never_replaces_and_is_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/k");
+        create_new(&p, b"one").unwrap();
+        let e = create_new(&p, b"two").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let names: Vec<_> = std::fs::read_dir(d.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["k"], "no temp file left behind");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::result::{CaseResult, ErrorKind, Observation, ProbeError, RunSummary, 
 use crate::suite::LoadedSuite;
 use crate::suite::model::SuiteSpec;
 use crate::suite::resolve::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST};
+use crate::token::ProbeKey;
 
 /// `20260101T000504Z-a1b2c3`: sortable, unique across concurrent monitors.
 pub fn new_run_id() -> String {
@@ -87,12 +88,15 @@ fn base_result(c: &TestCase, s: &LoadedSuite) -> CaseResult {
 }
 
 /// Run `cases`; `skipped` are reported as skipped. Events go to `events`
-/// (a closed receiver is fine: reporting never drives execution).
+/// (a closed receiver is fine: reporting never drives execution). `key` is
+/// the installation's probe key ([`super::probe_key::for_run`]); a round trip without
+/// one is an error of its own (nothing is sent, nothing reaped).
 pub async fn run(
     suites: &[LoadedSuite],
     cases: Vec<TestCase>,
     skipped: Vec<TestCase>,
     opts: &RunOptions,
+    key: Option<Result<Arc<ProbeKey>, String>>,
     events: UnboundedSender<RunEvent>,
 ) -> RunSummary {
     let run_id = new_run_id();
@@ -116,6 +120,11 @@ pub async fn run(
         .max(1);
     let mut per_host: HashMap<(usize, String), Arc<Semaphore>> = HashMap::new();
     let snapshot = Arc::new(crate::hostcheck::snapshot::Snapshot::new());
+    let mut notes = Vec::new();
+    if let Some(Err(e)) = &key {
+        notes.push(format!("round trips not run: {e}"));
+    }
+    let key = Arc::new(key);
 
     let order: Vec<String> = cases
         .iter()
@@ -142,6 +151,7 @@ pub async fn run(
         let suites = suites_arc.clone();
         let events = events.clone();
         let snapshot = snapshot.clone();
+        let key = key.clone();
         let case = c.clone();
         let h = set.spawn(async move {
             // Hosts first, in sorted order (no deadlock between cases sharing
@@ -160,7 +170,8 @@ pub async fn run(
             }
             permits.push(global.acquire_owned().await.ok());
             let _ = events.send(RunEvent::CaseStarted { id: c.id.clone() });
-            let r = run_case(&c, &suites[c.suite], &snapshot, submit_permit).await;
+            let key = key.as_ref().as_ref();
+            let r = run_case(&c, &suites[c.suite], &snapshot, key, submit_permit).await;
             let _ = events.send(RunEvent::CaseFinished(Box::new(r.clone())));
             r
         });
@@ -229,7 +240,6 @@ pub async fn run(
         }
     }
 
-    let mut notes = Vec::new();
     if suites.iter().any(uses_insecure_tls) {
         notes
             .push("TLS certificate verification is off for some endpoints (insecure: true)".into());
@@ -264,12 +274,25 @@ fn uses_insecure_tls(s: &LoadedSuite) -> bool {
     })
 }
 
+/// A round trip that cannot sign its probe: an error of our side, before
+/// anything is sent.
+fn no_key(message: &str) -> ProbeError {
+    ProbeError {
+        phase: "setup".into(),
+        kind: ErrorKind::Local,
+        message: message.into(),
+        host: None,
+        protocol: None,
+    }
+}
+
 /// One case under its whole-case deadline. A timeout keeps what was measured
 /// so far (the observation lives outside the cancelled future).
 async fn run_case(
     c: &TestCase,
     s: &LoadedSuite,
     snap: &crate::hostcheck::snapshot::Snapshot,
+    key: Option<&Result<Arc<ProbeKey>, String>>,
     submit_permit: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> CaseResult {
     let mut r = base_result(c, s);
@@ -281,8 +304,15 @@ async fn run_case(
             match &c.kind {
                 CaseKind::Roundtrip(rt) => {
                     let submitted = move || drop(submit_permit);
-                    let res = crate::probe::roundtrip::run(&c.id, rt, spec, &mut obs, submitted);
-                    if let Err(e) = res.await {
+                    let r = match key {
+                        Some(Ok(k)) => {
+                            let run = crate::probe::roundtrip::run;
+                            run(&c.id, rt, spec, k, &mut obs, submitted).await
+                        }
+                        Some(Err(e)) => Err(no_key(e)),
+                        None => Err(no_key("no probe key was loaded for this run")),
+                    };
+                    if let Err(e) = r {
                         obs.error = Some(e);
                     }
                     crate::judge::judge(&obs, &rt.thresholds)

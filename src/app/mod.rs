@@ -5,6 +5,7 @@
 //!
 //! - `select`  — which cases run: `--only/--skip`, rotation slot, `--host`, `--shard`.
 //! - `lock`    — the run lock of a reports dir; notes of runs it refused.
+//! - `probe_key` — the installation's probe key in the state dir, once per run.
 //! - `execute` — runs the cases concurrently, isolation, events.
 //! - `judge`   — the limits each case is judged against (kept in its result),
 //!   `--warning/--critical`.
@@ -15,6 +16,7 @@ pub mod execute;
 pub mod judge;
 pub mod lock;
 mod once;
+pub mod probe_key;
 pub mod scrub;
 pub mod select;
 
@@ -41,8 +43,8 @@ pub fn reports_dir(given: Option<&Path>, suites: &[LoadedSuite]) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("reports"))
 }
 
-/// The alert state directory of a run: the one given (the schedule's
-/// `state_dir:`), else `<reports>/state`.
+/// The state directory of a run (alert state, spool, the probe key): the
+/// one given (the schedule's `state_dir:`), else `<reports>/state`.
 pub fn state_dir(given: Option<&Path>, reports_dir: &Path) -> PathBuf {
     given
         .map(Path::to_path_buf)

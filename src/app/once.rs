@@ -71,7 +71,9 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
     };
     let skipped_runs = lock::take_skipped_runs(&reports_dir);
     let (cases, skipped) = select::select(suites, &req.opts);
-    let mut summary = super::execute::run(suites, cases, skipped, &req.opts, events).await;
+    let state_dir = super::state_dir(req.state_dir.as_deref(), &reports_dir);
+    let key = super::probe_key::for_run(&state_dir, &cases);
+    let mut summary = super::execute::run(suites, cases, skipped, &req.opts, key, events).await;
     summary.notes.extend(skipped_runs);
     super::judge::apply_total(&mut summary, req.total);
 
@@ -99,7 +101,6 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
     // Alerts after the record is written: state machine + channels, per suite.
     let mut alert_errors = Vec::new();
     if req.alerts {
-        let state_dir = super::state_dir(req.state_dir.as_deref(), &out.reports_dir);
         for s in suites {
             let a = crate::alert::process(&summary, &s.spec, &state_dir).await;
             alert_errors.extend(a.errors.into_iter().chain(a.failed));

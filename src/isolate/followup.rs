@@ -121,6 +121,9 @@ async fn one(s: &SuiteSpec, c: &Check, step: Duration) -> Outcome {
                 password: &pw,
                 token,
                 case_id: "",
+                site: &s.site,
+                // Read-only look-up of one token: no key, nothing else is ours.
+                key: None,
                 step_timeout: step,
                 arrival_deadline: tokio::time::Instant::now(),
                 max_message_bytes: 1 << 20,

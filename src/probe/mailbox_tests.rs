@@ -3,20 +3,30 @@
 
 use std::time::Duration;
 
+use std::sync::LazyLock;
+
 use super::*;
 use crate::result::ErrorKind;
 use crate::secret::Secret;
 use crate::suite::resolve::Endpoint;
+use crate::token::{KEY_LEN, ProbeKey};
 
-const TOK: &str = "hm0123456789abcdef0123456789abcdef";
-const OLD: &str = "hmffffffffffffffffffffffffffffffff";
 const CASE: &str = "rndtrip/ims1/mta1/mmp1/pop3";
+const SITE: &str = "local";
+
+/// This installation's key, and a second monitor's.
+static KEY: LazyLock<ProbeKey> = LazyLock::new(|| ProbeKey::from_bytes(&[1; KEY_LEN]));
+static OTHER_KEY: LazyLock<ProbeKey> = LazyLock::new(|| ProbeKey::from_bytes(&[2; KEY_LEN]));
+/// The probe being retrieved, and a leftover of an earlier run of the case.
+static TOK: LazyLock<String> = LazyLock::new(|| KEY.mint(CASE, SITE));
+static OLD: LazyLock<String> = LazyLock::new(|| KEY.mint(CASE, SITE));
 
 fn msg(headers: &str, body: &str) -> Vec<u8> {
     format!("From: a@b\r\n{headers}Subject: x\r\n\r\n{body}\r\n").into_bytes()
 }
+/// A real probe message of `token` and `case`, as a round trip sends it.
 fn probe(token: &str, case: &str) -> Vec<u8> {
-    msg(&format!("X-Healthmon-Probe: {token} {case}\r\n"), "probe")
+    probe_msg::build_message(token, case, "hm@monitor.example.test", "u@example.test").unwrap()
 }
 fn user_mail() -> Vec<u8> {
     msg("", "hello")
@@ -49,6 +59,10 @@ struct Mem<const LOGOUT: bool> {
     marked: Vec<u32>,
     fail_at: Option<&'static str>,
     cannot_delete: bool,
+    /// The commit's reply goes missing; `true`: after the server committed.
+    reply_lost: Option<bool>,
+    /// The follow-up session after a lost reply cannot log in.
+    follow_up_fails: bool,
     committed: bool,
     abandoned: bool,
     waits: u32,
@@ -97,7 +111,7 @@ impl<const LOGOUT: bool> Mailbox for Mem<LOGOUT> {
         Ok(self
             .msgs
             .iter()
-            .filter(|m| probe_msg::classify(&m.header, req.token, req.case_id) == want)
+            .filter(|m| probe_msg::classify(&m.header, &req.owner()) == want)
             .map(|m| m.id)
             .collect())
     }
@@ -138,12 +152,32 @@ impl<const LOGOUT: bool> Mailbox for Mem<LOGOUT> {
         Ok(true)
     }
 
-    async fn commit(&mut self) -> Result<(), ProbeError> {
+    async fn commit(&mut self) -> Result<Commit, ProbeError> {
         self.fail("commit")?;
         let marked = std::mem::take(&mut self.marked);
-        self.msgs.retain(|m| !marked.contains(&m.id));
-        self.committed = true;
-        Ok(())
+        if self.reply_lost != Some(false) {
+            self.msgs.retain(|m| !marked.contains(&m.id));
+            self.committed = true;
+        }
+        Ok(match self.reply_lost {
+            Some(_) => Commit::ReplyLost(err("delete", ErrorKind::Timeout, "no reply to QUIT")),
+            None => Commit::Done,
+        })
+    }
+
+    async fn still_there(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        _obs: &mut Observation,
+    ) -> Result<bool, ProbeError> {
+        if self.follow_up_fails {
+            return Err(err("connect", ErrorKind::Refused, "connection refused"));
+        }
+        let o = req.owner();
+        Ok(self
+            .msgs
+            .iter()
+            .any(|m| probe_msg::classify(&m.header, &o) == Mark::Ours))
     }
 
     async fn abandon(&mut self) {
@@ -180,14 +214,25 @@ fn endpoint() -> Endpoint {
 
 /// Wait for the probe, then take it, as the POP3 and IMAP probes do.
 async fn retrieve<const L: bool>(mb: &mut Mem<L>) -> (Result<Taken, ProbeError>, Observation) {
+    retrieve_as(mb, &KEY, &TOK).await
+}
+
+/// [`retrieve`] by the installation with `key`, for its probe `token`.
+async fn retrieve_as<const L: bool>(
+    mb: &mut Mem<L>,
+    key: &ProbeKey,
+    token: &str,
+) -> (Result<Taken, ProbeError>, Observation) {
     let ep = endpoint();
     let pw = Secret::new("pw");
     let req = RetrieveRequest {
         ep: &ep,
         login: "user",
         password: &pw,
-        token: TOK,
+        token,
         case_id: CASE,
+        site: SITE,
+        key: Some(key),
         step_timeout: Duration::from_secs(1),
         arrival_deadline: tokio::time::Instant::now(),
         max_message_bytes: 64 * 1024,
@@ -208,29 +253,28 @@ fn phases(o: &Observation) -> Vec<&str> {
 async fn only_our_probe_goes_and_everything_else_stays() {
     let mut mb = Mem::<true>::new(vec![
         user_mail(),
-        probe(TOK, CASE),
+        probe(&TOK, CASE),
         // Mentions our token and case, but only in the body.
-        msg("", &format!("X-Healthmon-Probe: {TOK} {CASE}")),
-        // Forged: our case id without a well-formed token; extra words.
-        msg(&format!("X-Healthmon-Probe: hello {CASE}\r\n"), ""),
-        msg(&format!("X-Healthmon-Probe: {OLD} {CASE} extra\r\n"), ""),
+        msg("", &format!("X-Healthmon-Probe: {} {CASE}", *TOK)),
+        // Extra words: not a header we wrote.
+        msg(&format!("X-Healthmon-Probe: {} {CASE} extra\r\n", *OLD), ""),
         // Another case's probe (and a longer case id containing ours).
-        probe(OLD, "rndtrip/ims2/mta1/mmp1/pop3"),
-        probe(OLD, &format!("{CASE}s")),
+        probe(&OLD, "rndtrip/ims2/mta1/mmp1/pop3"),
+        probe(&OLD, &format!("{CASE}s")),
     ]);
     let (r, o) = retrieve(&mut mb).await;
     let t = r.unwrap();
-    assert_eq!(t.raw, probe(TOK, CASE));
+    assert_eq!(t.raw, probe(&TOK, CASE));
     assert_eq!(t.reaped, 0);
     assert!(mb.committed && !mb.abandoned);
-    assert_eq!(mb.ids(), vec![1, 3, 4, 5, 6, 7]);
+    assert_eq!(mb.ids(), vec![1, 3, 4, 5, 6]);
     assert_eq!(phases(&o), vec!["fetch", "delete", "logout"]);
     assert!(o.facts.is_empty(), "{:?}", o.facts);
 }
 
 #[tokio::test]
 async fn a_killed_runs_leftover_is_reaped_with_the_probe() {
-    let mut mb = Mem::<false>::new(vec![probe(OLD, CASE), user_mail(), probe(TOK, CASE)]);
+    let mut mb = Mem::<false>::new(vec![probe(&OLD, CASE), user_mail(), probe(&TOK, CASE)]);
     let (r, o) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap().reaped, 1);
     assert_eq!(mb.ids(), vec![2]);
@@ -241,7 +285,7 @@ async fn a_killed_runs_leftover_is_reaped_with_the_probe() {
 
 #[tokio::test]
 async fn duplicates_go_only_when_their_whole_message_is_ours_too() {
-    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE), user_mail(), probe(TOK, CASE)]);
+    let mut mb = Mem::<true>::new(vec![probe(&TOK, CASE), user_mail(), probe(&TOK, CASE)]);
     let (r, o) = retrieve(&mut mb).await;
     r.unwrap();
     assert_eq!(mb.ids(), vec![2]);
@@ -249,9 +293,13 @@ async fn duplicates_go_only_when_their_whole_message_is_ours_too() {
 
     // Header says "ours", the whole message does not (a forged or changed
     // header): the duplicate and the leftover with the same doubt stay.
-    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE), probe(TOK, CASE), probe(OLD, CASE)]);
+    let mut mb = Mem::<true>::new(vec![
+        probe(&TOK, CASE),
+        probe(&TOK, CASE),
+        probe(&OLD, CASE),
+    ]);
     mb.msgs[1].full = user_mail();
-    mb.msgs[2].full = probe(OLD, "another/case");
+    mb.msgs[2].full = probe(&OLD, "another/case");
     let (r, o) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap().reaped, 0);
     assert_eq!(mb.ids(), vec![2, 3]);
@@ -261,7 +309,7 @@ async fn duplicates_go_only_when_their_whole_message_is_ours_too() {
 
 #[tokio::test]
 async fn a_probe_whose_message_is_not_ours_is_corrupt_and_nothing_goes() {
-    let mut mb = Mem::<true>::new(vec![probe(OLD, CASE), probe(TOK, CASE)]);
+    let mut mb = Mem::<true>::new(vec![probe(&OLD, CASE), probe(&TOK, CASE)]);
     mb.msgs[1].full = msg("", "header lost on the way");
     let (r, o) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::Corrupt);
@@ -272,13 +320,13 @@ async fn a_probe_whose_message_is_not_ours_is_corrupt_and_nothing_goes() {
 
 #[tokio::test]
 async fn a_vanished_duplicate_is_skipped_a_vanished_probe_is_an_error() {
-    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE), probe(TOK, CASE)]);
+    let mut mb = Mem::<true>::new(vec![probe(&TOK, CASE), probe(&TOK, CASE)]);
     mb.vanished = vec![2];
     let (r, _) = retrieve(&mut mb).await;
     r.unwrap();
     assert_eq!(mb.ids(), vec![2]);
 
-    let mut mb = Mem::<true>::new(vec![probe(TOK, CASE)]);
+    let mut mb = Mem::<true>::new(vec![probe(&TOK, CASE)]);
     mb.vanished = vec![1];
     let (r, _) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::PermReject);
@@ -289,7 +337,7 @@ async fn a_vanished_duplicate_is_skipped_a_vanished_probe_is_an_error() {
 #[tokio::test]
 async fn a_failure_between_delete_and_commit_commits_nothing() {
     async fn check<const L: bool>(fail_at: &'static str) {
-        let mut mb = Mem::<L>::new(vec![probe(OLD, CASE), user_mail(), probe(TOK, CASE)]);
+        let mut mb = Mem::<L>::new(vec![probe(&OLD, CASE), user_mail(), probe(&TOK, CASE)]);
         mb.fail_at = Some(fail_at);
         let (r, o) = retrieve(&mut mb).await;
         let e = r.unwrap_err();
@@ -307,11 +355,11 @@ async fn a_failure_between_delete_and_commit_commits_nothing() {
 
 #[tokio::test]
 async fn a_server_that_cannot_delete_exactly_ours_keeps_everything() {
-    let mut mb = Mem::<false>::new(vec![probe(OLD, CASE), probe(TOK, CASE)]);
+    let mut mb = Mem::<false>::new(vec![probe(&OLD, CASE), probe(&TOK, CASE)]);
     mb.cannot_delete = true;
     let (r, o) = retrieve(&mut mb).await;
     let t = r.unwrap();
-    assert_eq!((t.raw, t.reaped), (probe(TOK, CASE), 0));
+    assert_eq!((t.raw, t.reaped), (probe(&TOK, CASE), 0));
     assert!(!mb.committed && !mb.abandoned);
     assert_eq!(mb.ids(), vec![1, 2]);
     assert!(o.facts.contains_key("not_deleted"));
@@ -319,15 +367,136 @@ async fn a_server_that_cannot_delete_exactly_ours_keeps_everything() {
 
 #[tokio::test]
 async fn waiting_sees_a_late_probe_and_gives_up_at_the_deadline() {
-    let mut mb = Mem::<true>::new(vec![user_mail(), probe(OLD, CASE)]);
-    mb.arriving = vec![stored(3, user_mail()), stored(4, probe(TOK, CASE))];
+    let mut mb = Mem::<true>::new(vec![user_mail(), probe(&OLD, CASE)]);
+    mb.arriving = vec![stored(3, user_mail()), stored(4, probe(&TOK, CASE))];
     let (r, _) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap().reaped, 1);
     assert_eq!(mb.waits, 2);
     assert_eq!(mb.ids(), vec![1, 3]);
 
-    let mut mb = Mem::<true>::new(vec![user_mail(), probe(OLD, CASE)]);
+    let mut mb = Mem::<true>::new(vec![user_mail(), probe(&OLD, CASE)]);
     let (r, _) = retrieve(&mut mb).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::NotArrived);
     assert_eq!(mb.ids(), vec![1, 2], "waiting deletes nothing");
+}
+
+#[tokio::test]
+async fn look_alikes_of_our_probes_survive_and_only_our_verified_leftover_goes() {
+    let copied = KEY.mint(CASE, SITE);
+    let theirs = OTHER_KEY.mint(CASE, SITE);
+    let unsigned = "hm0123456789abcdef0123456789abcdef";
+    let mut mb = Mem::<true>::new(vec![
+        // 1: a user's message carrying a verbatim copy of a real probe's
+        // header (token verifies), with the user's own Message-ID and text.
+        msg(
+            &format!("X-Healthmon-Probe: {copied} {CASE}\r\nMessage-ID: <u1@x>\r\n"),
+            "my own text",
+        ),
+        // 2: the same copy with the probe's Message-ID too, own text.
+        msg(
+            &format!(
+                "X-Healthmon-Probe: {copied} {CASE}\r\nMessage-ID: <{copied}@healthmon.invalid>\r\n"
+            ),
+            "my own text",
+        ),
+        // 3: a well-formed token of the old unsigned shape, real case id.
+        msg(&format!("X-Healthmon-Probe: {unsigned} {CASE}\r\n"), "hi"),
+        // 4: a whole probe of the same case and site from a second monitor.
+        probe(&theirs, CASE),
+        // 5: our own leftover of a killed run: reaped.
+        probe(&OLD, CASE),
+        // 6: garbage where the token should be.
+        msg(&format!("X-Healthmon-Probe: hello {CASE}\r\n"), ""),
+        probe(&TOK, CASE),
+    ]);
+    let (r, o) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap().reaped, 1);
+    assert!(mb.committed);
+    assert_eq!(mb.ids(), vec![1, 2, 3, 4, 6]);
+    assert_eq!(o.facts.get("reaped").map(String::as_str), Some("1"));
+    // 1, 3, 4, 6: never even fetched.
+    assert_eq!(
+        o.facts.get("foreign_left_alone").map(String::as_str),
+        Some("4")
+    );
+    // 2: its header and Message-ID say leftover, its whole message does not.
+    assert_eq!(o.facts.get("unverified").map(String::as_str), Some("1"));
+    // No look-alike's token (nor its MAC) reaches the observation.
+    let all = format!("{o:?}");
+    for t in [&copied, &theirs] {
+        assert!(!all.contains(&t[34..]), "MAC of {t} shown: {all}");
+    }
+}
+
+#[tokio::test]
+async fn a_second_monitor_with_another_key_never_touches_our_probes() {
+    // Our leftover (and our probe in flight) in a mailbox the other monitor
+    // probes for the same case on the same site.
+    let theirs = OTHER_KEY.mint(CASE, SITE);
+    let mut mb = Mem::<false>::new(vec![
+        probe(&OLD, CASE),
+        probe(&TOK, CASE),
+        probe(&theirs, CASE),
+    ]);
+    let (r, o) = retrieve_as(&mut mb, &OTHER_KEY, &theirs).await;
+    assert_eq!(r.unwrap().reaped, 0);
+    assert_eq!(mb.ids(), vec![1, 2], "only their own probe went");
+    assert_eq!(
+        o.facts.get("foreign_left_alone").map(String::as_str),
+        Some("2")
+    );
+    // And ours, run next with our key, reaps our leftover as before.
+    let (r, _) = retrieve(&mut mb).await;
+    assert_eq!(r.unwrap().reaped, 1);
+    assert!(mb.ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_commit_reply_is_settled_by_looking_again() {
+    /// A retrieve whose commit reply goes missing (`committed`: after the
+    /// server committed), the follow-up look failing or not.
+    async fn run<const L: bool>(
+        committed: bool,
+        follow_up_fails: bool,
+    ) -> (Vec<u32>, usize, Observation) {
+        let mut mb = Mem::<L>::new(vec![probe(&OLD, CASE), user_mail(), probe(&TOK, CASE)]);
+        mb.reply_lost = Some(committed);
+        mb.follow_up_fails = follow_up_fails;
+        let (r, o) = retrieve(&mut mb).await;
+        let t = r.unwrap_or_else(|e| panic!("a lost reply is not a failure: {e}"));
+        (mb.ids(), t.reaped, o)
+    }
+    async fn check<const L: bool>() {
+        // The server committed, then the reply went missing: deleted, said so.
+        let (ids, reaped, o) = run::<L>(true, false).await;
+        assert_eq!((ids, reaped), (vec![2], 1));
+        let c = &o.facts["commit"];
+        assert!(
+            c.starts_with("delete reply lost (no reply to QUIT)")
+                && c.ends_with("no longer finds the probe: deleted"),
+            "{c}"
+        );
+        assert_eq!(o.facts.get("reaped").map(String::as_str), Some("1"));
+
+        // It did not commit: nothing deleted, and nothing claimed.
+        let (ids, reaped, o) = run::<L>(false, false).await;
+        assert_eq!((ids, reaped), (vec![1, 2, 3], 0));
+        assert!(
+            o.facts["not_deleted"].contains("still finds the probe"),
+            "{:?}",
+            o.facts
+        );
+        assert!(!o.facts.contains_key("reaped") && !o.facts.contains_key("commit"));
+
+        // Nobody could look: unconfirmed, and still not a failure.
+        let (_, reaped, o) = run::<L>(true, true).await;
+        assert_eq!(reaped, 1);
+        let c = &o.facts["commit"];
+        assert!(
+            c.starts_with("unconfirmed: delete reply lost") && c.contains("connection refused"),
+            "{c}"
+        );
+    }
+    check::<true>().await;
+    check::<false>().await;
 }

@@ -1,20 +1,31 @@
-//! What POP3 and IMAP retrieval share: recognising our probe messages by
-//! their `X-Healthmon-Probe: TOKEN CASEID` header, the polling backoff, and
-//! small timing helpers.
+//! What POP3 and IMAP retrieval share: the probe message itself (built,
+//! verified), recognising our probe messages by their
+//! `X-Healthmon-Probe: TOKEN CASEID` header, the polling backoff, and small
+//! timing helpers.
 //!
 //! Ownership is decided on the parsed header section only, never by substring
 //! (IMAP `SEARCH HEADER` is a substring match, POP3 has no search at all): a
-//! message is deleted only when its header names our token, or our exact case
-//! id with another token (a leftover of an earlier run of the same case).
+//! message is ours when its header names the token of the probe being
+//! retrieved, or our exact case id with a token that verifies under this
+//! installation's key for that case and site, in a message with that token's
+//! probe Message-ID (a leftover of an earlier run of the same case). A header
+//! that names our case id otherwise is someone else's (a user's copy,
+//! another monitor's probe).
 
 use std::time::{Duration, Instant};
+
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 
 use super::tls::TlsInfo;
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::suite::resolve::Endpoint;
+use crate::token::ProbeKey;
 
 /// Header that marks probe messages (value: `TOKEN CASEID`).
 pub const PROBE_HEADER: &str = "X-Healthmon-Probe";
+/// Message-IDs of probes are `<TOKEN@DOMAIN>`.
+const DOMAIN: &str = "healthmon.invalid";
 
 /// What `pop3::retrieve` and `imap::retrieve` need (see the probe API).
 pub struct RetrieveRequest<'a> {
@@ -24,12 +35,41 @@ pub struct RetrieveRequest<'a> {
     /// Unique probe token (Message-ID `<TOKEN@healthmon.invalid>`, header
     /// `X-Healthmon-Probe: TOKEN CASEID`).
     pub token: &'a str,
-    /// Leftover probes of this case id (another token) are reaped.
+    /// Leftover probes of this case id (another token that verifies under
+    /// `key`) are reaped.
     pub case_id: &'a str,
+    /// The site the case belongs to (signed into every token).
+    pub site: &'a str,
+    /// This installation's probe key. `None`: only `token` itself is ours
+    /// (nothing else is ever reaped).
+    pub key: Option<&'a ProbeKey>,
     pub step_timeout: Duration,
     pub arrival_deadline: tokio::time::Instant,
     /// RETR/FETCH size cap.
     pub max_message_bytes: usize,
+}
+
+impl RetrieveRequest<'_> {
+    /// Whose mail counts as ours for this request.
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            token: self.token,
+            case_id: self.case_id,
+            site: self.site,
+            key: self.key,
+        }
+    }
+}
+
+/// What tells this installation's probes of one case from everyone else's
+/// mail.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// The probe being retrieved (compared exactly).
+    pub token: &'a str,
+    pub case_id: &'a str,
+    pub site: &'a str,
+    pub key: Option<&'a ProbeKey>,
 }
 
 /// A retrieved (and deleted) probe.
@@ -47,8 +87,16 @@ pub struct Retrieved {
 pub enum Mark {
     /// Carries our token: the probe this case sent.
     Ours,
-    /// Same case id, another token: left behind by an earlier run; reap it.
+    /// Same case id, another token that this installation's key signed for
+    /// this case and site, and the Message-ID of a probe of that token: left
+    /// behind by an earlier run; reap it (once its whole message is an intact
+    /// probe).
     Leftover,
+    /// Names our case id, but its token does not verify under our key, or
+    /// the Message-ID is not that of a probe of the token (a user's copy of a
+    /// probe header, another monitor's probe, a forgery): never touch, only
+    /// count.
+    Foreign,
     /// Anything else (the user's own mail, other cases' probes): never touch.
     Other,
 }
@@ -72,6 +120,12 @@ pub fn header_section(msg: &[u8]) -> &[u8] {
 /// Values of every `X-Healthmon-Probe` header (unfolded, trimmed) in a header
 /// section. Non-UTF-8 values are skipped (ours are ASCII).
 pub fn probe_header_values(headers: &[u8]) -> Vec<String> {
+    header_values(headers, PROBE_HEADER)
+}
+
+/// Values of every header `name` (case-insensitive; unfolded, trimmed) in a
+/// header section. Non-UTF-8 values are skipped.
+fn header_values(headers: &[u8], name: &str) -> Vec<String> {
     let head = header_section(headers);
     let mut out = Vec::new();
     let mut cur: Option<Vec<u8>> = None;
@@ -90,14 +144,12 @@ pub fn probe_header_values(headers: &[u8]) -> Vec<String> {
         {
             out.push(s.trim().to_string());
         }
-        if let Some(colon) = line.iter().position(|&b| b == b':') {
-            let name = &line[..colon];
-            if name
+        if let Some(colon) = line.iter().position(|&b| b == b':')
+            && line[..colon]
                 .trim_ascii()
-                .eq_ignore_ascii_case(PROBE_HEADER.as_bytes())
-            {
-                cur = Some(line[colon + 1..].to_vec());
-            }
+                .eq_ignore_ascii_case(name.as_bytes())
+        {
+            cur = Some(line[colon + 1..].to_vec());
         }
     }
     if let Some(v) = cur
@@ -108,9 +160,23 @@ pub fn probe_header_values(headers: &[u8]) -> Vec<String> {
     out
 }
 
-/// Classify a message from its header section.
-pub fn classify(headers: &[u8], token: &str, case_id: &str) -> Mark {
-    let mut mark = Mark::Other;
+/// The header fields [`classify`] reads (IMAP fetches only these).
+pub const CLASSIFY_FIELDS: &str = "X-Healthmon-Probe Message-ID";
+
+/// Classify a message from its header section (at least the
+/// [`CLASSIFY_FIELDS`]).
+pub fn classify(headers: &[u8], owner: &Owner<'_>) -> Mark {
+    classify_token(headers, owner).0
+}
+
+/// [`classify`], with the token that made a message `Ours` or a `Leftover`.
+/// A leftover's header must carry the Message-ID we give a probe of its
+/// token too: a user's message with a copied probe header keeps its own
+/// Message-ID, so it is told apart before it is ever fetched (a POP3 RETR
+/// may set \Seen on it).
+fn classify_token(headers: &[u8], owner: &Owner<'_>) -> (Mark, Option<String>) {
+    let mut found = (Mark::Other, None);
+    let ids = header_values(headers, "Message-ID");
     for v in probe_header_values(headers) {
         let mut it = v.split_whitespace();
         let (Some(t), cid) = (it.next(), it.next()) else {
@@ -120,14 +186,130 @@ pub fn classify(headers: &[u8], token: &str, case_id: &str) -> Mark {
         if it.next().is_some() {
             continue;
         }
-        if t == token {
-            return Mark::Ours;
+        if t == owner.token {
+            return (Mark::Ours, Some(t.to_string()));
         }
-        if cid == Some(case_id) && crate::token::is_token(t) {
-            mark = Mark::Leftover;
+        if cid != Some(owner.case_id) {
+            continue;
+        }
+        let probe_id = format!("<{t}@{DOMAIN}>");
+        if ids.contains(&probe_id)
+            && owner
+                .key
+                .is_some_and(|k| k.verifies(t, owner.case_id, owner.site))
+        {
+            found = (Mark::Leftover, Some(t.to_string()));
+        } else if found.0 == Mark::Other {
+            found.0 = Mark::Foreign;
         }
     }
-    mark
+    found
+}
+
+/// Is a whole fetched message one of our probes, marked `want`, and intact
+/// (Message-ID, header and body lines of the token its header names; see
+/// [`verify`])? The evidence every message deleted besides the probe itself
+/// must give: a user's message with a copied probe header, even one whose
+/// token verifies, has its own Message-ID and body and is not deleted.
+pub fn is_intact(raw: &[u8], want: Mark, owner: &Owner<'_>) -> bool {
+    match classify_token(raw, owner) {
+        (m, Some(t)) if m == want => verify(raw, &t, owner.case_id).is_ok(),
+        _ => false,
+    }
+}
+
+/// Integrity line: FNV-1a 64 over token, case id and payload. Not security —
+/// it shows the body survived the trip unchanged.
+fn checksum(token: &str, case_id: &str, payload: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in token
+        .bytes()
+        .chain([0])
+        .chain(case_id.bytes())
+        .chain([0])
+        .chain(payload.bytes())
+    {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn payload(token: &str) -> String {
+    // Long enough to notice truncation; short enough that its body line stays
+    // under 76 characters (lettre then keeps the body 7bit): the token's
+    // first 34 characters (`hm` + nonce) are unique enough.
+    let head = token.get(..34).unwrap_or(token);
+    format!("{head}0123456789abcdef")
+}
+
+/// The probe message, CRLF line endings, not dot-stuffed.
+pub fn build_message(token: &str, case_id: &str, from: &str, to: &str) -> Result<Vec<u8>, String> {
+    let from = from.parse().map_err(|e| format!("sender {from}: {e}"))?;
+    let to = to.parse().map_err(|e| format!("recipient {to}: {e}"))?;
+    let pl = payload(token);
+    let body = format!(
+        "healthmon round-trip probe for {case_id}.\r\n\
+         It is deleted by the monitor when read; you may delete it.\r\n\
+         token: {token}\r\n\
+         payload: {pl}\r\n\
+         checksum: {}\r\n",
+        checksum(token, case_id, &pl)
+    );
+    let m = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!("healthmon probe {case_id}"))
+        .message_id(Some(format!("<{token}@{DOMAIN}>")))
+        .date_now()
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str(PROBE_HEADER),
+            format!("{token} {case_id}"),
+        ))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    Ok(m.formatted())
+}
+
+/// Is this our probe, intact? Checks Message-ID, the probe header and the
+/// body's token/payload/checksum lines.
+pub fn verify<'a>(
+    raw: &'a [u8],
+    token: &str,
+    case_id: &str,
+) -> Result<mail_parser::Message<'a>, String> {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .ok_or("retrieved message does not parse as a mail message")?;
+    let want_id = format!("{token}@{DOMAIN}");
+    if msg.message_id() != Some(want_id.as_str()) {
+        return Err(format!(
+            "Message-ID mismatch: got {:?}",
+            msg.message_id()
+                .map(|s| super::wire::sanitize(s.as_bytes(), 120))
+        ));
+    }
+    let hdr = msg
+        .header_raw(PROBE_HEADER)
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "));
+    if hdr.as_deref() != Some(format!("{token} {case_id}").as_str()) {
+        return Err("X-Healthmon-Probe header missing or altered".into());
+    }
+    let body = msg.body_text(0).unwrap_or_default().into_owned();
+    let line = |k: &str| {
+        body.lines()
+            .find_map(|l| l.trim_end().strip_prefix(k))
+            .map(|s| s.trim().to_string())
+    };
+    let pl = line("payload:").unwrap_or_default();
+    if line("token:").as_deref() != Some(token)
+        || pl != payload(token)
+        || line("checksum:").as_deref() != Some(checksum(token, case_id, &pl).as_str())
+    {
+        return Err("probe body altered (token/payload/checksum lines do not match)".into());
+    }
+    Ok(msg)
 }
 
 /// Polling delays: ~25 ms doubling up to 500 ms, so a fast delivery is seen
@@ -252,77 +434,141 @@ pub fn sasl_plain(login: &str, password: &crate::secret::Secret) -> String {
 mod tests {
     use super::*;
 
-    const TOK: &str = "hm0123456789abcdef0123456789abcdef";
-    const OLD: &str = "hmffffffffffffffffffffffffffffffff";
     const CASE: &str = "rndtrip/ims1/mta1/mmp1/pop3";
+    const SITE: &str = "local";
 
+    fn key(n: u8) -> ProbeKey {
+        ProbeKey::from_bytes(&[n; crate::token::KEY_LEN])
+    }
+
+    /// The probe being retrieved, a leftover of ours, and the owner that
+    /// retrieves with key 1.
+    struct Fixture {
+        key: ProbeKey,
+        tok: String,
+        old: String,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let key = key(1);
+            let (tok, old) = (key.mint(CASE, SITE), key.mint(CASE, SITE));
+            Fixture { key, tok, old }
+        }
+        fn owner(&self) -> Owner<'_> {
+            Owner {
+                token: &self.tok,
+                case_id: CASE,
+                site: SITE,
+                key: Some(&self.key),
+            }
+        }
+        fn mark(&self, header: &str) -> Mark {
+            classify(&msg(header), &self.owner())
+        }
+    }
+
+    /// The probe header of `t` and `case`, with the Message-ID a probe of
+    /// `t` has.
+    fn hdr(t: &str, case: &str) -> String {
+        format!("X-Healthmon-Probe: {t} {case}\r\nMessage-ID: <{t}@healthmon.invalid>")
+    }
+
+    /// A header line, then a body that mentions a probe header.
     fn msg(h: &str) -> Vec<u8> {
-        format!("From: a@b\r\n{h}\r\nSubject: x\r\n\r\nX-Healthmon-Probe: {TOK} {CASE}\r\n")
+        format!("From: a@b\r\n{h}\r\nSubject: x\r\n\r\nX-Healthmon-Probe: hmbody {CASE}\r\n")
             .into_bytes()
     }
 
     #[test]
-    fn ours_leftover_other() {
+    fn ours_leftover_foreign_other() {
+        let f = Fixture::new();
+        let (tok, old) = (&f.tok, &f.old);
         assert_eq!(
-            classify(&msg(&format!("X-Healthmon-Probe: {TOK} {CASE}")), TOK, CASE),
+            f.mark(&format!("X-Healthmon-Probe: {tok} {CASE}")),
             Mark::Ours
         );
         assert_eq!(
-            classify(&msg(&format!("x-healthmon-probe:{OLD} {CASE}")), TOK, CASE),
+            f.mark(&format!(
+                "x-healthmon-probe:{old} {CASE}\r\nmessage-id:\r\n <{old}@healthmon.invalid>"
+            )),
             Mark::Leftover
         );
         // Case id is compared exactly: a longer id that contains ours is not ours.
-        assert_eq!(
-            classify(
-                &msg(&format!("X-Healthmon-Probe: {OLD} {CASE}s")),
-                TOK,
-                CASE
-            ),
-            Mark::Other
-        );
-        assert_eq!(
-            classify(
-                &msg(&format!("X-Healthmon-Probe: {OLD} x{CASE}")),
-                TOK,
-                CASE
-            ),
-            Mark::Other
-        );
+        assert_eq!(f.mark(&hdr(old, &format!("{CASE}s"))), Mark::Other);
+        assert_eq!(f.mark(&hdr(old, &format!("x{CASE}"))), Mark::Other);
         // A token prefix is not our token.
         assert_eq!(
-            classify(&msg(&format!("X-Healthmon-Probe: {TOK}0 other")), TOK, CASE),
+            f.mark(&format!("X-Healthmon-Probe: {tok}0 other")),
             Mark::Other
         );
-        // Something that is not a token is never reaped.
+        // Extra words: not a header we wrote.
         assert_eq!(
-            classify(&msg(&format!("X-Healthmon-Probe: hello {CASE}")), TOK, CASE),
+            f.mark(&hdr(old, CASE).replacen("\r\n", " extra\r\n", 1)),
             Mark::Other
         );
-        assert_eq!(
-            classify(
-                &msg(&format!("X-Healthmon-Probe: {OLD} {CASE} extra")),
-                TOK,
-                CASE
-            ),
-            Mark::Other
+    }
+
+    #[test]
+    fn our_case_id_with_a_token_that_does_not_verify_is_foreign() {
+        let f = Fixture::new();
+        for t in [
+            // The old unsigned shape, and arbitrary words.
+            "hm0123456789abcdef0123456789abcdef".to_string(),
+            "hello".into(),
+            // Another installation's key; our key for another case or site.
+            key(2).mint(CASE, SITE),
+            f.key.mint("rndtrip/ims2/mta1/mmp1/pop3", SITE),
+            f.key.mint(CASE, "other-site"),
+        ] {
+            assert_eq!(f.mark(&hdr(&t, CASE)), Mark::Foreign, "{t}");
+        }
+        // A token that verifies, in a message with another Message-ID (a
+        // user's copy of a real probe header): not a leftover either.
+        let copy = format!("X-Healthmon-Probe: {} {CASE}\r\nMessage-ID: <u1@x>", f.old);
+        assert_eq!(f.mark(&copy), Mark::Foreign);
+        let no_id = format!("X-Healthmon-Probe: {} {CASE}", f.old);
+        assert_eq!(f.mark(&no_id), Mark::Foreign);
+        // Without a key nothing verifies: only the probe itself is ours.
+        let o = Owner {
+            key: None,
+            ..f.owner()
+        };
+        assert_eq!(classify(&msg(&hdr(&f.old, CASE)), &o), Mark::Foreign);
+        let tok = format!("X-Healthmon-Probe: {} {CASE}", f.tok);
+        assert_eq!(classify(&msg(&tok), &o), Mark::Ours);
+    }
+
+    #[test]
+    fn a_verifying_header_wins_over_a_foreign_one() {
+        let f = Fixture::new();
+        let two = format!(
+            "X-Healthmon-Probe: hmforged {CASE}\r\n{}",
+            hdr(&f.old, CASE)
         );
+        assert_eq!(f.mark(&two), Mark::Leftover);
     }
 
     #[test]
     fn body_mentions_do_not_count() {
+        let f = Fixture::new();
         // The only probe header is in the body (after the empty line).
-        assert_eq!(classify(&msg("X-Other: 1"), TOK, CASE), Mark::Other);
-        let lf = format!("A: b\n\nX-Healthmon-Probe: {TOK} {CASE}\n");
-        assert_eq!(classify(lf.as_bytes(), TOK, CASE), Mark::Other);
+        assert_eq!(f.mark("X-Other: 1"), Mark::Other);
+        let lf = format!("A: b\n\nX-Healthmon-Probe: {} {CASE}\n", f.tok);
+        assert_eq!(classify(lf.as_bytes(), &f.owner()), Mark::Other);
     }
 
     #[test]
     fn folded_and_lf_only_headers() {
-        let h = format!("Subject: x\nX-Healthmon-Probe:\n\t{TOK}\n  {CASE}\n\nbody");
-        assert_eq!(classify(h.as_bytes(), TOK, CASE), Mark::Ours);
+        let f = Fixture::new();
+        let h = format!(
+            "Subject: x\nX-Healthmon-Probe:\n\t{}\n  {CASE}\n\nbody",
+            f.tok
+        );
+        assert_eq!(classify(h.as_bytes(), &f.owner()), Mark::Ours);
         assert_eq!(
             probe_header_values(h.as_bytes()),
-            vec![format!("{TOK}   {CASE}")]
+            vec![format!("{}   {CASE}", f.tok)]
         );
     }
 
@@ -339,6 +585,7 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
+        let f = Fixture::new();
         for g in [
             &b"\xff\xfe:\x00"[..],
             b":",
@@ -346,8 +593,71 @@ mod tests {
             b"X-Healthmon-Probe",
             b"\r",
         ] {
-            assert_eq!(classify(g, TOK, CASE), Mark::Other);
+            assert_eq!(classify(g, &f.owner()), Mark::Other);
         }
+    }
+
+    fn built(token: &str, case_id: &str) -> Vec<u8> {
+        build_message(
+            token,
+            case_id,
+            "hm@monitor.example.test",
+            "ims1@example.test",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn built_message_verifies_and_tampering_is_caught() {
+        let f = Fixture::new();
+        let (tok, id) = (&f.tok, CASE);
+        let raw = built(tok, id);
+        let text = String::from_utf8(raw.clone()).unwrap();
+        assert!(
+            text.contains(&format!("Message-ID: <{tok}@healthmon.invalid>")),
+            "{text}"
+        );
+        let unfolded = text.replace("\r\n ", " ");
+        assert!(
+            unfolded.contains(&format!("X-Healthmon-Probe: {tok} {id}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Transfer-Encoding: 7bit\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\n\r\n"));
+        verify(&raw, tok, id).unwrap();
+        // Another token, another case id, a changed body: each rejected.
+        assert!(verify(&raw, &f.old, id).is_err());
+        assert!(verify(&raw, tok, "rndtrip/ims2/mta1/mmp1/pop3").is_err());
+        let bad = text.replace("0123456789abcdef\r\n", "0123456789abcdeF\r\n");
+        assert!(
+            verify(bad.as_bytes(), tok, id)
+                .unwrap_err()
+                .contains("altered")
+        );
+    }
+
+    #[test]
+    fn only_an_intact_probe_of_ours_is_intact() {
+        let f = Fixture::new();
+        let o = f.owner();
+        assert!(is_intact(&built(&f.tok, CASE), Mark::Ours, &o));
+        assert!(is_intact(&built(&f.old, CASE), Mark::Leftover, &o));
+        assert!(!is_intact(&built(&f.old, CASE), Mark::Ours, &o));
+        // A user's message carrying a verbatim copy of a real probe's header
+        // and Message-ID: the header says leftover, the rest of the message
+        // is the user's.
+        let copy = format!(
+            "From: friend@elsewhere.example\r\n{}\r\nSubject: look\r\n\r\nmy own text\r\n",
+            hdr(&f.old, CASE)
+        );
+        assert_eq!(classify(copy.as_bytes(), &o), Mark::Leftover);
+        assert!(!is_intact(copy.as_bytes(), Mark::Leftover, &o));
+        // A whole probe signed with another key.
+        let theirs = key(2).mint(CASE, SITE);
+        assert!(!is_intact(&built(&theirs, CASE), Mark::Leftover, &o));
     }
 
     #[tokio::test]
@@ -373,10 +683,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Random header bytes are never taken for our token.
+        /// Random header bytes are never taken for our token or a leftover.
         #[test]
         fn classify_random_bytes(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
-            proptest::prop_assert_ne!(classify(&b, TOK, CASE), Mark::Ours);
+            let f = Fixture::new();
+            let m = classify(&b, &f.owner());
+            proptest::prop_assert!(m != Mark::Ours && m != Mark::Leftover);
             let _ = header_section(&b);
         }
     }

@@ -9,33 +9,33 @@
 
 use std::time::{Duration, Instant};
 
-use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-
+use super::probe_msg::{build_message, verify};
 use super::{imap, pop3, smtp};
 use crate::case::RoundtripCase;
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
 use crate::suite::model::{AuthMech, RetrProto, SuiteSpec};
+use crate::token::ProbeKey;
 
 /// Cap on the size of a fetched probe (ours are < 1 KiB plus Received headers).
 pub const MAX_PROBE_BYTES: usize = 256 * 1024;
-const DOMAIN: &str = "healthmon.invalid";
 
 /// Run one path. Never panics on server input; every failure is a `ProbeError`
 /// (recorded by the caller in `obs.error`). Records `total` in every case.
-/// `submitted` is called once the submission is over (accepted or not): the
-/// caller frees the submit host for other cases instead of holding it
-/// through the arrival wait.
+/// `key` is the installation's probe key: it signs this probe's token and
+/// decides which leftovers are ours to reap. `submitted` is called once the
+/// submission is over (accepted or not): the caller frees the submit host
+/// for other cases instead of holding it through the arrival wait.
 pub async fn run(
     case_id: &str,
     rt: &RoundtripCase,
     suite: &SuiteSpec,
+    key: &ProbeKey,
     obs: &mut Observation,
     submitted: impl FnOnce() + Send,
 ) -> Result<(), ProbeError> {
     let t0 = Instant::now();
-    let res = run_inner(case_id, rt, suite, obs, t0, submitted).await;
+    let res = run_inner(case_id, rt, suite, key, obs, t0, submitted).await;
     obs.phase("total", ms(t0.elapsed()));
     res
 }
@@ -44,6 +44,7 @@ async fn run_inner(
     case_id: &str,
     rt: &RoundtripCase,
     suite: &SuiteSpec,
+    key: &ProbeKey,
     obs: &mut Observation,
     started: Instant,
     submitted: impl FnOnce() + Send,
@@ -68,8 +69,10 @@ async fn run_inner(
                 rt.protocol.as_str()
             ))
         })?;
-    let token = crate::token::new_token();
-    // Not a secret: isolation uses it to look for this very probe on the store.
+    let token = key.mint(case_id, &suite.site);
+    // Not a secret (it is in the message for anyone with the mailbox to
+    // read, and names only this probe): isolation uses it to look for this
+    // very probe on the store.
     obs.fact("token", token.clone());
     let sender = suite.sender();
     let message = build_message(&token, case_id, &sender, &account.address)
@@ -104,6 +107,8 @@ async fn run_inner(
         password: &password,
         token: &token,
         case_id,
+        site: &suite.site,
+        key: Some(key),
         step_timeout: step,
         arrival_deadline: arrival_deadline(rt, sent.accepted_at, started, step),
         max_message_bytes: MAX_PROBE_BYTES,
@@ -186,97 +191,6 @@ pub fn resolve_password(suite: &SuiteSpec, account: &str) -> Result<Secret, Prob
     })
 }
 
-/// Integrity line: FNV-1a 64 over token, case id and payload. Not security —
-/// it shows the body survived the trip unchanged.
-fn checksum(token: &str, case_id: &str, payload: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in token
-        .bytes()
-        .chain([0])
-        .chain(case_id.bytes())
-        .chain([0])
-        .chain(payload.bytes())
-    {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-fn payload(token: &str) -> String {
-    // Long enough to notice truncation; short enough (< 76) to stay 7bit.
-    format!("{token}0123456789abcdef")
-}
-
-/// The probe message, CRLF line endings, not dot-stuffed.
-pub fn build_message(token: &str, case_id: &str, from: &str, to: &str) -> Result<Vec<u8>, String> {
-    let from = from.parse().map_err(|e| format!("sender {from}: {e}"))?;
-    let to = to.parse().map_err(|e| format!("recipient {to}: {e}"))?;
-    let pl = payload(token);
-    let body = format!(
-        "healthmon round-trip probe for {case_id}.\r\n\
-         It is deleted by the monitor when read; you may delete it.\r\n\
-         token: {token}\r\n\
-         payload: {pl}\r\n\
-         checksum: {}\r\n",
-        checksum(token, case_id, &pl)
-    );
-    let m = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(format!("healthmon probe {case_id}"))
-        .message_id(Some(format!("<{token}@{DOMAIN}>")))
-        .date_now()
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("X-Healthmon-Probe"),
-            format!("{token} {case_id}"),
-        ))
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|e| e.to_string())?;
-    Ok(m.formatted())
-}
-
-/// Is this our probe, intact? Checks Message-ID, the probe header and the
-/// body's token/payload/checksum lines.
-pub fn verify<'a>(
-    raw: &'a [u8],
-    token: &str,
-    case_id: &str,
-) -> Result<mail_parser::Message<'a>, String> {
-    let msg = mail_parser::MessageParser::default()
-        .parse(raw)
-        .ok_or("retrieved message does not parse as a mail message")?;
-    let want_id = format!("{token}@{DOMAIN}");
-    if msg.message_id() != Some(want_id.as_str()) {
-        return Err(format!(
-            "Message-ID mismatch: got {:?}",
-            msg.message_id()
-                .map(|s| super::wire::sanitize(s.as_bytes(), 120))
-        ));
-    }
-    let hdr = msg
-        .header_raw("X-Healthmon-Probe")
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "));
-    if hdr.as_deref() != Some(format!("{token} {case_id}").as_str()) {
-        return Err("X-Healthmon-Probe header missing or altered".into());
-    }
-    let body = msg.body_text(0).unwrap_or_default().into_owned();
-    let line = |k: &str| {
-        body.lines()
-            .find_map(|l| l.trim_end().strip_prefix(k))
-            .map(|s| s.trim().to_string())
-    };
-    let pl = line("payload:").unwrap_or_default();
-    if line("token:").as_deref() != Some(token)
-        || pl != payload(token)
-        || line("checksum:").as_deref() != Some(checksum(token, case_id, &pl).as_str())
-    {
-        return Err("probe body altered (token/payload/checksum lines do not match)".into());
-    }
-    Ok(msg)
-}
-
 /// Per-hop delays from the Date header and the Received headers (oldest
 /// first). A negative hop means the two hosts' clocks disagree: recorded as
 /// `clock_skew=<hop>` instead of trusted.
@@ -316,38 +230,6 @@ pub fn record_hops(msg: &mail_parser::Message<'_>, obs: &mut Observation) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn built_message_verifies_and_tampering_is_caught() {
-        let tok = crate::token::new_token();
-        let id = "rndtrip/ims1/mta1/mmp1/pop3";
-        let raw = build_message(&tok, id, "hm@monitor.example.test", "ims1@example.test").unwrap();
-        let text = String::from_utf8(raw.clone()).unwrap();
-        assert!(
-            text.contains(&format!("Message-ID: <{tok}@healthmon.invalid>")),
-            "{text}"
-        );
-        let unfolded = text.replace("\r\n ", " ");
-        assert!(
-            unfolded.contains(&format!("X-Healthmon-Probe: {tok} {id}")),
-            "{text}"
-        );
-        assert!(
-            text.contains("Content-Transfer-Encoding: 7bit\r\n"),
-            "{text}"
-        );
-        assert!(text.contains("\r\n\r\n"));
-        verify(&raw, &tok, id).unwrap();
-        // Another token, another case id, a changed body: each rejected.
-        assert!(verify(&raw, &crate::token::new_token(), id).is_err());
-        assert!(verify(&raw, &tok, "rndtrip/ims2/mta1/mmp1/pop3").is_err());
-        let bad = text.replace("456789abcdef", "456789abcdeF");
-        assert!(
-            verify(bad.as_bytes(), &tok, id)
-                .unwrap_err()
-                .contains("altered")
-        );
-    }
 
     #[test]
     fn hops_from_received_headers_with_skew() {

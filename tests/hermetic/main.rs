@@ -21,6 +21,7 @@ mod app {
     mod faults;
     mod lock;
     mod lock_note;
+    mod probe_key;
 }
 mod case {
     mod expand;

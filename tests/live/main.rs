@@ -46,6 +46,7 @@ mod logstats {
 mod probe {
     mod mailbox;
     mod pop3_imap;
+    mod roundtrip;
     mod smtp;
 }
 mod report {

@@ -2,6 +2,7 @@
 //! passwords, probe messages, SMTP submission, and a tiny raw IMAP client
 //! for looking at (and seeding) mailboxes the way a user's own client would.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use healthmon::probe::imap_parse::{Cond, Parsed, Response};
@@ -11,6 +12,7 @@ use healthmon::result::Observation;
 use healthmon::secret::Secret;
 use healthmon::suite::model::{AuthMech, Proto, TlsMode, TlsSpec};
 use healthmon::suite::resolve::Endpoint;
+use healthmon::token::ProbeKey;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -65,8 +67,40 @@ pub fn password(account: &str) -> Secret {
     Secret::new(s.trim_end_matches(['\r', '\n']))
 }
 
+/// The site name the tests' probes are signed for.
+pub const SITE: &str = "local";
+
+/// The tests' own installation key (in memory, one per test binary): what
+/// [`req`] retrieves with, so what [`leftover`] signs is reaped.
+pub fn key() -> &'static ProbeKey {
+    static KEY: LazyLock<ProbeKey> =
+        LazyLock::new(|| ProbeKey::generate().expect("randomness for a test key"));
+    &KEY
+}
+
+/// A fresh token for a probe the test sends itself (found by exact match).
 pub fn token() -> String {
-    healthmon::token::new_token()
+    key().mint("test/probe", SITE)
+}
+
+/// A leftover of an earlier, killed run of `case_id`: a real probe message
+/// signed with [`key`], as a round trip would have sent it. Returns (token,
+/// message).
+pub fn leftover(case_id: &str, to: &str) -> (String, Vec<u8>) {
+    signed_probe(key(), case_id, to)
+}
+
+/// A real probe message of `case_id` on [`SITE`] signed with `key`.
+pub fn signed_probe(key: &ProbeKey, case_id: &str, to: &str) -> (String, Vec<u8>) {
+    let t = key.mint(case_id, SITE);
+    let m = healthmon::probe::probe_msg::build_message(
+        &t,
+        case_id,
+        "healthmon@monitor.example.test",
+        to,
+    )
+    .expect("probe message");
+    (t, m)
 }
 
 /// A probe-shaped message (CRLF). The body has a line starting with a dot
@@ -132,6 +166,8 @@ pub fn req<'a>(
         password,
         token,
         case_id,
+        site: SITE,
+        key: Some(key()),
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + wait,
         max_message_bytes: MAX_BYTES,
@@ -250,7 +286,8 @@ impl RawImap {
         }
     }
 
-    /// Every message: (uid, message-id, probe header or "", flags sorted, \Recent dropped).
+    /// Every message: (uid, message-id, probe header (unfolded) or "", flags
+    /// sorted, \Recent dropped).
     pub async fn snapshot(&mut self) -> Vec<(u32, String, String, Vec<String>)> {
         let rs = self
             .ok("UID FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID X-HEALTHMON-PROBE)])")
@@ -279,6 +316,9 @@ impl RawImap {
                     (k, v) if k.starts_with("BODY[HEADER.FIELDS") => {
                         let h =
                             String::from_utf8_lossy(r.bytes(v).unwrap_or_default()).into_owned();
+                        // Unfolded: a probe header's case id may sit on a
+                        // continuation line after a long token.
+                        let h = h.replace("\r\n ", " ").replace("\r\n\t", " ");
                         for l in h.lines() {
                             let lower = l.to_ascii_lowercase();
                             if lower.starts_with("message-id:") {

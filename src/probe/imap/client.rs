@@ -226,7 +226,12 @@ impl Session<'_> {
     }
 
     /// Send `TAG line` (shown redacted) and wait for its completion.
-    async fn run(&mut self, phase: &str, line: &str, lit_cap: usize) -> Result<Done, ProbeError> {
+    pub(super) async fn run(
+        &mut self,
+        phase: &str,
+        line: &str,
+        lit_cap: usize,
+    ) -> Result<Done, ProbeError> {
         let tag = self.next_tag();
         let full = format!("{tag} {line}");
         let deadline = tokio::time::Instant::now() + self.step;

@@ -3,7 +3,7 @@
 //! `uid_expunge`, which the mailbox policy calls for exactly our UIDs.
 
 use crate::probe::imap_parse::{self, Arg, Parsed, Val};
-use crate::probe::mailbox::Fetched;
+use crate::probe::mailbox::{Commit, Fetched};
 use crate::probe::probe_msg::{self, Backoff, Mark, RetrieveRequest};
 use crate::result::{ErrorKind, ProbeError};
 
@@ -70,7 +70,7 @@ impl Session<'_> {
         let line = format!(
             "UID FETCH {} (UID BODY.PEEK[HEADER.FIELDS ({})])",
             imap_parse::uid_set(uids),
-            probe_msg::PROBE_HEADER
+            probe_msg::CLASSIFY_FIELDS
         );
         let d = self.ok(phase, &line, SMALL_LITERAL).await?;
         let mut out = Vec::new();
@@ -86,29 +86,25 @@ impl Session<'_> {
             if let (Some(uid), Some(head)) = (uid, head)
                 && uids.contains(&uid)
             {
-                out.push((uid, probe_msg::classify(head, req.token, req.case_id)));
+                out.push((uid, probe_msg::classify(head, &req.owner())));
             }
         }
         Ok(out)
     }
 
-    /// UIDs whose probe header carries `want` (searched by `needle`, each
-    /// candidate's header then parsed), ascending.
+    /// UIDs whose probe header carries some mark other than `Other`, with
+    /// it (searched by `needle`, each candidate's header then parsed),
+    /// ascending.
     pub(super) async fn marked(
         &mut self,
         phase: &str,
         needle: &str,
-        want: Mark,
         req: &RetrieveRequest<'_>,
-    ) -> Result<Vec<u32>, ProbeError> {
+    ) -> Result<Vec<(u32, Mark)>, ProbeError> {
         let cands = self.search(phase, needle).await?;
-        let marks = self.classify(phase, &cands, req).await?;
-        let mut v: Vec<u32> = marks
-            .into_iter()
-            .filter(|(_, m)| *m == want)
-            .map(|(u, _)| u)
-            .collect();
-        v.sort_unstable();
+        let mut v = self.classify(phase, &cands, req).await?;
+        v.retain(|(_, m)| *m != Mark::Other);
+        v.sort_unstable_by_key(|(u, _)| *u);
         Ok(v)
     }
 
@@ -217,11 +213,18 @@ impl Session<'_> {
     }
 
     /// `UID EXPUNGE uids` (UIDPLUS): removes exactly these, never the
-    /// user's own \Deleted mail (a plain EXPUNGE or CLOSE would).
-    pub(super) async fn uid_expunge(&mut self, uids: &[u32]) -> Result<(), ProbeError> {
+    /// user's own \Deleted mail (a plain EXPUNGE or CLOSE would). NO/BAD is
+    /// an error; no tagged reply at all is `ReplyLost` (the server may have
+    /// expunged).
+    pub(super) async fn uid_expunge(&mut self, uids: &[u32]) -> Result<Commit, ProbeError> {
         let set = imap_parse::uid_set(uids);
         let line = format!("UID EXPUNGE {set}");
-        self.ok("delete", &line, SMALL_LITERAL).await.map(|_| ())
+        match self.run("delete", &line, SMALL_LITERAL).await {
+            Ok(d) => self
+                .expect_ok("delete", &line, d, false)
+                .map(|_| Commit::Done),
+            Err(e) => Ok(Commit::ReplyLost(e)),
+        }
     }
 }
 

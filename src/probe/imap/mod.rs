@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use self::client::{IDLE_RECHECK, PROTO, Session, finish, open};
 use super::imap_parse::{self, Arg};
-use super::mailbox::{self, Fetched, Mailbox};
+use super::mailbox::{self, Commit, Fetched, Mailbox};
 use super::probe_msg::{self, Backoff, Mark, ms_since, timed};
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
@@ -41,9 +41,10 @@ pub async fn probe_present(
     .await?;
     let r = async {
         s.select("select", false).await?;
-        s.marked("select", req.token, Mark::Ours, req).await
+        s.marked("select", req.token, req).await
     }
-    .await;
+    .await
+    .map(|v| only(&v, Mark::Ours));
     finish(s, r, obs).await.map(|v| !v.is_empty())
 }
 
@@ -91,6 +92,7 @@ pub async fn retrieve(
         wait_from: Instant::now(),
         searched: (0, tokio::time::Instant::now()),
         marked: Vec::new(),
+        foreign: Vec::new(),
     };
     let r = retrieve_steps(&mut mb, req, obs).await;
     finish(mb.s, r, obs).await
@@ -128,6 +130,17 @@ struct ImapMailbox<'a> {
     searched: (u64, tokio::time::Instant),
     /// UIDs flagged \Deleted, to be expunged by `commit`.
     marked: Vec<u32>,
+    /// Foreign look-alikes found by the leftover search.
+    foreign: Vec<u32>,
+}
+
+/// The UIDs of `marks` that carry `want`.
+fn only(marks: &[(u32, Mark)], want: Mark) -> Vec<u32> {
+    marks
+        .iter()
+        .filter(|(_, m)| *m == want)
+        .map(|(u, _)| *u)
+        .collect()
 }
 
 impl Mailbox for ImapMailbox<'_> {
@@ -141,21 +154,26 @@ impl Mailbox for ImapMailbox<'_> {
         req: &RetrieveRequest<'_>,
         obs: &mut Observation,
     ) -> Result<Vec<u32>, ProbeError> {
-        let needle = match want {
+        match want {
             Mark::Ours => {
                 self.searched = (self.s.arrivals, tokio::time::Instant::now());
-                req.token
+                let v = self.s.marked(phase, req.token, req).await?;
+                Ok(only(&v, Mark::Ours))
             }
             Mark::Leftover => {
                 if !matches!(imap_parse::astring(req.case_id), Arg::Quoted(_)) {
                     obs.fact("reap_skipped", "case id is not printable ASCII");
                     return Ok(vec![]);
                 }
-                req.case_id
+                // One search for both: leftovers and foreign look-alikes
+                // carry the same case id.
+                let v = self.s.marked(phase, req.case_id, req).await?;
+                self.foreign = only(&v, Mark::Foreign);
+                Ok(only(&v, Mark::Leftover))
             }
-            Mark::Other => return Ok(vec![]),
-        };
-        self.s.marked(phase, needle, want, req).await
+            Mark::Foreign => Ok(std::mem::take(&mut self.foreign)),
+            Mark::Other => Ok(vec![]),
+        }
     }
 
     async fn fetch(&mut self, uid: u32, cap: usize) -> Result<Fetched, ProbeError> {
@@ -190,9 +208,23 @@ impl Mailbox for ImapMailbox<'_> {
         Ok(true)
     }
 
-    async fn commit(&mut self) -> Result<(), ProbeError> {
+    async fn commit(&mut self) -> Result<Commit, ProbeError> {
         let uids = std::mem::take(&mut self.marked);
         self.s.uid_expunge(&uids).await
+    }
+
+    /// A new session and one read-only look (EXAMINE, search by token).
+    async fn still_there(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        obs: &mut Observation,
+    ) -> Result<bool, ProbeError> {
+        let mut scratch = Observation::default();
+        let r = probe_present(req, &mut scratch).await;
+        obs.transcript
+            .push("* follow-up session: is the probe still there?".into());
+        obs.transcript.extend(scratch.transcript);
+        r
     }
 
     /// Drop the connection: no EXPUNGE (and never CLOSE) is sent.

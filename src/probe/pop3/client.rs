@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::reply::{MultiLine, Push, Reply, err_kind, parse_reply, parse_stat, parse_uidl};
-use crate::probe::mailbox::Fetched;
+use crate::probe::mailbox::{Commit, Fetched};
 use crate::probe::probe_msg::{self, Mark, RetrieveRequest, ms_since, record_tls, timed};
 use crate::probe::wire::{self, Conn};
 use crate::result::{ErrorKind, Observation, ProbeError};
@@ -34,6 +34,8 @@ const CAPA_LINES: usize = 256;
 const CAPA_BYTES: usize = 32 * 1024;
 /// UIDL cache entries kept across polling sessions.
 const CACHE_MAX: usize = 100_000;
+/// Why a server without TOP is an error (see [`Session::scan`]).
+const NO_TOP: &str = "healthmon reads only headers to find its probe and will not RETR every message (that downloads the mailbox's mail and may mark it read)";
 
 /// An open, logged-in (or not yet) POP3 session.
 pub(super) struct Session<'a> {
@@ -320,27 +322,43 @@ impl Session<'_> {
             })
     }
 
-    /// `TOP n 0` → header section; `None` when the server refuses it.
-    async fn top(&mut self, phase: &str, n: u64) -> Result<Option<Vec<u8>>, ProbeError> {
+    /// `TOP n 0` → header section; `Err(text)` when the server refuses it.
+    async fn top(&mut self, phase: &str, n: u64) -> Result<Result<Vec<u8>, String>, ProbeError> {
         let line = format!("TOP {n} 0");
-        if let Reply::Err(_) = self.cmd_shown(phase, &line, &line).await? {
-            return Ok(None);
+        if let Reply::Err(t) = self.cmd_shown(phase, &line, &line).await? {
+            return Ok(Err(t));
         }
         let mut ml = MultiLine::new(TOP_KEEP, TOP_HARD_CAP, usize::MAX);
         self.body(phase, &mut ml).await?;
-        Ok(Some(ml.data))
+        Ok(Ok(ml.data))
     }
 
     /// Find our message and leftovers among the newest messages.
+    ///
+    /// Needs `TOP`: it is the only way POP3 has to read a message's header
+    /// without its body. Falling back to RETR would download each of the
+    /// newest messages (the user's mail, up to the size cap) on every poll
+    /// and, on servers such as Dovecot, mark them read: nothing an operator
+    /// wants from a monitor. So a server without TOP (not in CAPA, or
+    /// refusing it) is reported as what it is, a missing capability, at once
+    /// instead of being polled until "not arrived".
     pub(super) async fn scan(
         &mut self,
         req: &RetrieveRequest<'_>,
         cache: &mut HashMap<String, Mark>,
     ) -> Result<Scan, ProbeError> {
         const PH: &str = "delivery";
+        if !self.caps.is_empty() && !self.has_cap("TOP") {
+            return Err(self.conn.err(
+                "capa",
+                ErrorKind::Capability,
+                format!("server does not support TOP (not in CAPA); {NO_TOP}"),
+            ));
+        }
         let count = self.stat(PH).await?;
         let lowest = count.saturating_sub(SCAN_NEWEST) + 1;
         let mut scan = Scan::default();
+        let owner = req.owner();
         if count == 0 {
             return Ok(scan);
         }
@@ -348,16 +366,24 @@ impl Session<'_> {
         if cache.len() > CACHE_MAX {
             cache.clear();
         }
+        // TOPs answered and refused in this scan, and the last refusal.
+        let (mut answered, mut refused) = (0u64, None::<(u64, String)>);
         for n in (lowest..=count).rev() {
             let uid = uidls.as_ref().and_then(|m| m.get(&n));
             let mark = match uid.and_then(|u| cache.get(u)) {
                 Some(m) => *m,
                 None => {
-                    let Some(head) = self.top(PH, n).await? else {
-                        // Expunged meanwhile, or no TOP: never ours to touch.
-                        continue;
+                    let head = match self.top(PH, n).await? {
+                        Ok(head) => head,
+                        // Expunged meanwhile (or no TOP, decided below):
+                        // never ours to touch.
+                        Err(t) => {
+                            refused = Some((refused.map_or(0, |r| r.0) + 1, t));
+                            continue;
+                        }
                     };
-                    let m = probe_msg::classify(&head, req.token, req.case_id);
+                    answered += 1;
+                    let m = probe_msg::classify(&head, &owner);
                     if let Some(u) = uid {
                         cache.insert(u.clone(), m);
                     }
@@ -367,8 +393,22 @@ impl Session<'_> {
             match mark {
                 Mark::Ours => scan.ours.push(n),
                 Mark::Leftover => scan.leftovers.push(n),
+                Mark::Foreign => scan.foreign.push(n),
                 Mark::Other => {}
             }
+        }
+        // One vanished message is refused; a server refusing every TOP it
+        // was asked does not do TOP.
+        if let Some((n, t)) = refused
+            && answered == 0
+        {
+            return Err(self.conn.err(
+                PH,
+                ErrorKind::Capability,
+                format!(
+                    "server does not support TOP (refused for all {n} messages tried: -ERR {t}); {NO_TOP}"
+                ),
+            ));
         }
         Ok(scan)
     }
@@ -397,6 +437,25 @@ impl Session<'_> {
         let r = self.ok(phase, "QUIT").await;
         self.conn.shutdown().await;
         r.map(|_| ())
+    }
+
+    /// The QUIT that commits the DELEs (RFC 1939's UPDATE state). `-ERR` is
+    /// the server saying it did not remove them all: an error. No status
+    /// line at all (timeout, connection closed, garbage) is `ReplyLost`:
+    /// the server may well have committed before the reply went missing.
+    pub(super) async fn commit_quit(&mut self) -> Result<Commit, ProbeError> {
+        const PH: &str = "delete";
+        let r = self.cmd_shown(PH, "QUIT", "QUIT").await;
+        self.conn.shutdown().await;
+        match r {
+            Ok(Reply::Ok(_)) => Ok(Commit::Done),
+            Ok(Reply::Err(t)) => Err(self.conn.err(
+                PH,
+                err_kind(&t, false),
+                format!("QUIT: -ERR {t} (deletions not committed)"),
+            )),
+            Err(e) => Ok(Commit::ReplyLost(e)),
+        }
     }
 
     /// Leave without QUIT: POP3 then commits nothing (no DELE takes effect).
@@ -431,6 +490,8 @@ pub(super) struct Scan {
     /// Message numbers carrying our token (normally one; two = duplicate).
     pub(super) ours: Vec<u64>,
     pub(super) leftovers: Vec<u64>,
+    /// Our case id with a token that does not verify: never touched.
+    pub(super) foreign: Vec<u64>,
 }
 
 /// Connect, TLS, greeting, CAPA, STLS when required, and (when `login`)
@@ -506,18 +567,21 @@ async fn open_steps(
 }
 
 /// QUIT after a session that changed nothing (or drop it after an error).
+/// The session's result stands whatever QUIT answers: there was nothing to
+/// commit, so a QUIT without a reply is reported (`logout_error`), not fatal.
 pub(super) async fn finish_readonly<T>(
     mut s: Session<'_>,
     r: Result<T, ProbeError>,
     obs: &mut Observation,
 ) -> Result<T, ProbeError> {
-    let r = match r {
-        Ok(v) => timed(obs, "logout", s.quit("logout")).await.map(|_| v),
-        Err(e) => {
-            s.drop_session().await;
-            Err(e)
+    match &r {
+        Ok(_) => {
+            if let Err(e) = timed(obs, "logout", s.quit("logout")).await {
+                obs.fact("logout_error", e.to_string());
+            }
         }
-    };
+        Err(_) => s.drop_session().await,
+    }
     s.flush(obs);
     r
 }

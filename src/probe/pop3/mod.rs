@@ -6,7 +6,9 @@
 //!   logging in again with backoff (~25 ms doubling to 500 ms);
 //! - candidates come from `TOP n 0` of the newest messages (no search);
 //! - DELE only marks; QUIT is the commit, so a session dropped without QUIT
-//!   leaves the mailbox untouched.
+//!   leaves the mailbox untouched; a QUIT whose reply never comes is settled
+//!   by a follow-up session (is the probe gone?);
+//! - a server without TOP is a capability error (see `client::Session::scan`).
 
 mod client;
 mod reply;
@@ -15,7 +17,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use self::client::{PROTO, Session, finish_readonly, open};
-use super::mailbox::{self, Fetched, Mailbox};
+use super::mailbox::{self, Commit, Fetched, Mailbox};
 use super::probe_msg::{self, Backoff, Mark, local_err, ms_between, ms_since};
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
@@ -89,6 +91,7 @@ pub async fn retrieve(
         backoff: Backoff::default(),
         polls: 0,
         leftovers: Vec::new(),
+        foreign: Vec::new(),
         ended: false,
         flushed: false,
     };
@@ -134,8 +137,9 @@ struct Pop3Mailbox<'a> {
     backoff: Backoff,
     polls: u32,
     wait_from: Instant,
-    /// Leftovers seen by the scan that found the probe.
+    /// Leftovers and foreign look-alikes seen by the scan that found the probe.
     leftovers: Vec<u64>,
+    foreign: Vec<u64>,
     /// The session's connection is closed (QUIT sent or dropped).
     ended: bool,
     /// Its transcript is in the observation already (or left out on purpose).
@@ -157,9 +161,11 @@ impl Mailbox for Pop3Mailbox<'_> {
             Mark::Ours => {
                 let scan = self.s.scan(req, &mut self.cache).await?;
                 self.leftovers = scan.leftovers;
+                self.foreign = scan.foreign;
                 Ok(scan.ours)
             }
             Mark::Leftover => Ok(std::mem::take(&mut self.leftovers)),
+            Mark::Foreign => Ok(std::mem::take(&mut self.foreign)),
             Mark::Other => Ok(Vec::new()),
         }
     }
@@ -187,10 +193,28 @@ impl Mailbox for Pop3Mailbox<'_> {
         Ok(true)
     }
 
-    /// QUIT: a failing QUIT means nothing was deleted.
-    async fn commit(&mut self) -> Result<(), ProbeError> {
+    /// QUIT: `-ERR` means not all was deleted; a lost reply is settled by
+    /// the policy with [`Mailbox::still_there`].
+    async fn commit(&mut self) -> Result<Commit, ProbeError> {
         self.ended = true;
-        self.s.quit("delete").await
+        self.s.commit_quit().await
+    }
+
+    /// A new login and one read-only scan (the lost QUIT ended the session).
+    async fn still_there(
+        &mut self,
+        req: &RetrieveRequest<'_>,
+        obs: &mut Observation,
+    ) -> Result<bool, ProbeError> {
+        // The session that sent QUIT goes to the transcript first.
+        self.s.flush(obs);
+        self.flushed = true;
+        let mut scratch = Observation::default();
+        let r = probe_present(req, &mut scratch).await;
+        obs.transcript
+            .push("* follow-up session: is the probe still there?".into());
+        obs.transcript.extend(scratch.transcript);
+        r
     }
 
     async fn abandon(&mut self) {
@@ -216,7 +240,12 @@ impl Mailbox for Pop3Mailbox<'_> {
             probe_msg::add_bytes_received(obs, self.s.conn.bytes_read());
         }
         self.flushed = true;
-        quit?;
+        // Nothing was marked in a polling session: a QUIT without a proper
+        // reply commits nothing either way; the next login tells whether
+        // the server is still there.
+        if let Err(e) = quit {
+            obs.fact("logout_error", e.to_string());
+        }
         let Some(delay) = self.backoff.next_delay(req.arrival_deadline) else {
             obs.phase("delivery", ms_since(self.wait_from));
             obs.fact("polls", self.polls.to_string());

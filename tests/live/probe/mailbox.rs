@@ -37,9 +37,10 @@ async fn users_mail_and_flags_survive_probes_and_reaping() {
         format!("preserve/{tag}/imap"),
         format!("preserve/{tag}/pop3"),
     );
-    let (old_i, old_p) = (token(), token());
-    submit(TO, &probe_message(&old_i, &imap_case, TO)).await;
-    submit(TO, &probe_message(&old_p, &pop3_case, TO)).await;
+    let (old_i, old_i_msg) = leftover(&imap_case, TO);
+    let (old_p, old_p_msg) = leftover(&pop3_case, TO);
+    submit(TO, &old_i_msg).await;
+    submit(TO, &old_p_msg).await;
     for needle in mids
         .iter()
         .map(String::as_str)

@@ -223,12 +223,17 @@ async fn leftovers_of_this_case_only_are_reaped() {
     let pw = password(account);
     for proto in ["imap", "pop3"] {
         let cid = case("reap");
-        let (old, ours, longer, other) = (token(), token(), token(), token());
         let longer_case = format!("{cid}x"); // contains ours as a substring
         let other_case = format!("x{cid}");
-        submit(&to, &probe_message(&old, &cid, &to)).await;
-        submit(&to, &probe_message(&longer, &longer_case, &to)).await;
-        submit(&to, &probe_message(&other, &other_case, &to)).await;
+        // Real leftovers signed with our key: one of this case, two of
+        // cases whose ids contain or extend it.
+        let (old, old_msg) = leftover(&cid, &to);
+        let (longer, longer_msg) = leftover(&longer_case, &to);
+        let (other, other_msg) = leftover(&other_case, &to);
+        let ours = token();
+        submit(&to, &old_msg).await;
+        submit(&to, &longer_msg).await;
+        submit(&to, &other_msg).await;
         for t in [&old, &longer, &other] {
             wait_delivered("store1", account, t).await;
         }
@@ -280,9 +285,9 @@ async fn a_message_that_arrives_twice_is_deleted_twice() {
     let to = format!("{account}@example.test");
     let pw = password(account);
     for proto in ["pop3", "imap"] {
-        let tok = token();
         let cid = case("dup");
-        let msg = probe_message(&tok, &cid, &to);
+        // A real probe: every copy deleted besides the first must be intact.
+        let (tok, msg) = signed_probe(key(), &cid, &to);
         submit(&to, &msg).await;
         submit(&to, &msg).await;
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -55,7 +55,7 @@ impl Drop for DefaultPasswords {
 /// Restart the site with distinctive passwords; the guard puts them back.
 fn distinctive_passwords() -> (DefaultPasswords, Vec<(String, String)>) {
     let guard = DefaultPasswords;
-    let tag = &healthmon::token::new_token()[2..12];
+    let tag = &healthmon::token::random_hex(5);
     let pws: Vec<(String, String)> = (1..=4)
         .map(|i| (format!("ims{i}"), format!("Qz{i}{tag}_Sec.r3t-{i}x")))
         .collect();

@@ -115,8 +115,11 @@ async fn retrieve(ep: &Endpoint) -> Outcome {
         ep,
         login: "user",
         password: &pw,
-        token: &healthmon::token::new_token(),
+        token: &healthmon::token::random_hex(16),
         case_id: "matrix/case",
+        site: "matrix",
+        // Nothing here is reaped: only the probe (exact token) is ours.
+        key: None,
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + Duration::from_secs(2),
         max_message_bytes: 64 * 1024,

@@ -8,8 +8,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use healthmon::probe::probe_msg::RetrieveRequest;
@@ -18,6 +18,7 @@ use healthmon::result::{ErrorKind, Observation, ProbeError};
 use healthmon::secret::Secret;
 use healthmon::suite::model::{Proto, TlsMode};
 use healthmon::suite::resolve::Endpoint;
+use healthmon::token::ProbeKey;
 
 use crate::support::fakes::{FakeServer, Peer, Record, endpoint};
 
@@ -27,6 +28,7 @@ const BOUND: Duration = Duration::from_secs(5);
 /// Bytes the client may read from a hostile server in any row.
 const READ_BOUND: f64 = 2.0 * 1024.0 * 1024.0;
 const CASE: &str = "hostile/case";
+const SITE: &str = "hostile";
 const SECRET: &str = "S3cr3t-\"hostile\\pw";
 
 // ------------------------------------------------------------------ fake
@@ -41,15 +43,23 @@ where
     FakeServer::start(serve).await.detach()
 }
 
-/// A probe message for message number / UID `n` (ours when `tok` is given).
+/// Message number / UID `n`: a real probe message of `(token, case)`, else
+/// a user's message (with a body line that needs dot-stuffing).
 fn message(n: u64, probe: Option<(&str, &str)>) -> Vec<u8> {
-    let mut m =
-        format!("From: someone@example.test\r\nSubject: message {n}\r\nMessage-ID: <{n}@x>\r\n");
     if let Some((tok, case)) = probe {
-        m.push_str(&format!("X-Healthmon-Probe: {tok} {case}\r\n"));
+        return healthmon::probe::probe_msg::build_message(
+            tok,
+            case,
+            "healthmon@monitor.example.test",
+            "user@example.test",
+        )
+        .unwrap();
     }
-    m.push_str("\r\nbody\r\n.dot line\r\n");
-    m.into_bytes()
+    format!(
+        "From: someone@example.test\r\nSubject: message {n}\r\nMessage-ID: <{n}@x>\r\n\
+         \r\nbody\r\n.dot line\r\n"
+    )
+    .into_bytes()
 }
 
 struct Outcome {
@@ -75,6 +85,31 @@ impl Outcome {
         self.bounded();
         e
     }
+    /// The row's verdict for a lost commit reply: not an error, bounded,
+    /// a follow-up session in the transcript, and the fact `key` saying
+    /// what it found.
+    fn settled(&self, key: &str, ends: &str) -> &std::collections::BTreeMap<String, String> {
+        assert!(
+            self.res.is_ok(),
+            "{:?}\n{}",
+            self.res,
+            self.obs.transcript.join("\n")
+        );
+        self.bounded();
+        assert!(
+            self.obs
+                .transcript
+                .iter()
+                .any(|l| l == "* follow-up session: is the probe still there?"),
+            "{}",
+            self.obs.transcript.join("\n")
+        );
+        let f = &self.obs.facts;
+        let v = f.get(key).unwrap_or_else(|| panic!("no fact {key}: {f:?}"));
+        assert!(v.ends_with(ends), "{key}: {v}");
+        f
+    }
+
     fn bounded(&self) {
         assert!(self.took < BOUND, "took {:?}", self.took);
         let read = self.obs.metric_value("bytes_received").unwrap_or(0.0);
@@ -103,6 +138,8 @@ fn req<'a>(ep: &'a Endpoint, pw: &'a Secret, tok: &'a str, wait: Duration) -> Re
         password: pw,
         token: tok,
         case_id: CASE,
+        site: SITE,
+        key: Some(&KEY),
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + wait,
         max_message_bytes: 64 * 1024,
@@ -135,8 +172,13 @@ async fn run_imap(addr: SocketAddr, tls: TlsMode, tok: &str) -> Outcome {
     run(Proto::Imap, addr, tls, tok).await
 }
 
+/// The installation key these rows retrieve with (in memory).
+static KEY: LazyLock<ProbeKey> = LazyLock::new(|| ProbeKey::generate().unwrap());
+
+/// A token of this installation for a probe of `CASE` (a leftover when it is
+/// not the one being retrieved).
 fn token() -> String {
-    healthmon::token::new_token()
+    KEY.mint(CASE, SITE)
 }
 
 // ------------------------------------------------------------ POP3 server
@@ -153,6 +195,26 @@ struct Pop3 {
     retr_junk: usize,
     /// Close the connection in the middle of RETR.
     retr_close: bool,
+    /// Answer `TOP` (else `-ERR`, as for any unknown command).
+    top: bool,
+    /// What QUIT does after DELEs.
+    quit: Quit,
+    /// Message numbers (as first numbered) removed by a committing QUIT,
+    /// shared by every session: the next session numbers the rest anew.
+    removed: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+/// A POP3 QUIT.
+#[derive(Clone, Copy, PartialEq)]
+enum Quit {
+    /// Commit the DELEs, reply `+OK`.
+    Reply,
+    /// Commit the DELEs, then close without a reply.
+    CommitThenClose,
+    /// Commit the DELEs, then say nothing and keep the connection open.
+    CommitThenSilence,
+    /// Close at once without a reply and without committing.
+    Close,
 }
 
 impl Pop3 {
@@ -165,6 +227,9 @@ impl Pop3 {
             pass_reply: b"+OK logged in\r\n".to_vec(),
             retr_junk: 0,
             retr_close: false,
+            top: true,
+            quit: Quit::Reply,
+            removed: Arc::default(),
         }
     }
 
@@ -173,26 +238,40 @@ impl Pop3 {
             return;
         }
         let mut deleted = Vec::new();
+        // This session's view: message number → number as first numbered.
+        let removed = self.removed.lock().unwrap().clone();
+        let live: Option<Vec<u64>> = (!removed.is_empty())
+            .then(|| (1..=self.count).filter(|n| !removed.contains(n)).collect());
+        let count = live.as_ref().map_or(self.count, |v| v.len() as u64);
+        let orig = |n: u64| match &live {
+            Some(v) => v.get((n as usize).wrapping_sub(1)).copied().unwrap_or(0),
+            None => n,
+        };
         while let Some(l) = p.line().await {
             let mut w = l.split(' ');
             let verb = w.next().unwrap_or("").to_ascii_uppercase();
             let arg: Option<u64> = w.next().and_then(|a| a.parse().ok());
             let out: Vec<u8> = match verb.as_str() {
+                "CAPA" if self.capa.is_empty() => b"-ERR no CAPA here\r\n".to_vec(),
                 "CAPA" => format!("+OK\r\n{}\r\n.\r\n", self.capa.join("\r\n")).into_bytes(),
                 "USER" => b"+OK\r\n".to_vec(),
                 "PASS" | "AUTH" => self.pass_reply.clone(),
-                "STAT" => format!("+OK {} {}\r\n", self.count, self.count * 200).into_bytes(),
-                "UIDL" if arg.is_some() => format!("+OK {0} uid{0}\r\n", arg.unwrap()).into_bytes(),
+                "STAT" => format!("+OK {} {}\r\n", count, count * 200).into_bytes(),
+                "UIDL" if arg.is_some() => {
+                    let n = arg.unwrap();
+                    format!("+OK {n} uid{}\r\n", orig(n)).into_bytes()
+                }
                 "UIDL" | "LIST" => {
                     let mut o = b"+OK\r\n".to_vec();
-                    for n in 1..=self.count.min(100_000) {
-                        o.extend(format!("{n} uid{n}\r\n").bytes());
+                    for n in 1..=count.min(100_000) {
+                        o.extend(format!("{n} uid{}\r\n", orig(n)).bytes());
                     }
                     o.extend(b".\r\n");
                     o
                 }
+                "TOP" if !self.top => b"-ERR unknown command\r\n".to_vec(),
                 "TOP" | "RETR" => {
-                    let n = arg.unwrap_or(0);
+                    let n = orig(arg.unwrap_or(0));
                     if verb == "RETR" && self.retr_junk > 0 {
                         p.send(b"+OK\r\n").await;
                         let line = [b"x".repeat(998), b"\r\n".to_vec()].concat();
@@ -228,11 +307,22 @@ impl Pop3 {
                     o
                 }
                 "DELE" => {
-                    deleted.push(arg);
+                    deleted.push(orig(arg.unwrap_or(0)));
                     b"+OK\r\n".to_vec()
                 }
                 "QUIT" => {
-                    p.send(b"+OK bye\r\n").await;
+                    if self.quit != Quit::Close {
+                        self.removed.lock().unwrap().extend(&deleted);
+                    }
+                    match self.quit {
+                        Quit::Reply => {
+                            p.send(b"+OK bye\r\n").await;
+                        }
+                        Quit::CommitThenSilence => {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
+                        Quit::CommitThenClose | Quit::Close => {}
+                    }
                     return;
                 }
                 _ => b"-ERR what\r\n".to_vec(),
@@ -260,6 +350,10 @@ struct Imap {
     search_flood: usize,
     /// Announce this literal size for BODY[].
     body_literal: Option<usize>,
+    /// UIDs expunged, shared by every session.
+    expunged: Arc<std::sync::Mutex<Vec<u32>>>,
+    /// Expunge, then close without the tagged reply.
+    expunge_then_close: bool,
 }
 
 const FULL_CAPS: &str = "IMAP4rev1 IDLE UIDPLUS LITERAL+ AUTH=PLAIN SASL-IR";
@@ -272,6 +366,8 @@ impl Imap {
             msgs,
             search_flood: 0,
             body_literal: None,
+            expunged: Arc::default(),
+            expunge_then_close: false,
         }
     }
 
@@ -280,6 +376,8 @@ impl Imap {
             return;
         }
         let mut msgs = self.msgs.clone();
+        let gone = self.expunged.lock().unwrap().clone();
+        msgs.retain(|(u, _)| !gone.contains(u));
         while let Some(l) = p.line().await {
             let (tag, rest) = l.split_once(' ').unwrap_or((&l, ""));
             let up = rest.to_ascii_uppercase();
@@ -332,12 +430,24 @@ impl Imap {
                         continue;
                     }
                     if up.contains("HEADER.FIELDS") {
-                        let h: String = String::from_utf8_lossy(m)
-                            .lines()
-                            .filter(|l| l.to_ascii_lowercase().starts_with("x-healthmon-probe:"))
-                            .map(|l| format!("{l}\r\n"))
-                            .collect::<String>()
-                            + "\r\n";
+                        // The asked-for fields, folded lines and all, of
+                        // the header section.
+                        let text = String::from_utf8_lossy(m).into_owned();
+                        let head = text.split("\r\n\r\n").next().unwrap_or("");
+                        let mut keep = false;
+                        let mut h = String::new();
+                        for l in head.lines() {
+                            if !l.starts_with([' ', '\t']) {
+                                let name = l.split(':').next().unwrap_or("");
+                                keep = ["x-healthmon-probe", "message-id"]
+                                    .contains(&name.to_ascii_lowercase().as_str());
+                            }
+                            if keep {
+                                h.push_str(l);
+                                h.push_str("\r\n");
+                            }
+                        }
+                        h.push_str("\r\n");
                         o.extend(
                             format!("* {} FETCH (UID {u} BODY[HEADER.FIELDS (X-HEALTHMON-PROBE)] {{{}}}\r\n{h})\r\n", i + 1, h.len())
                                 .bytes(),
@@ -365,6 +475,10 @@ impl Imap {
                 let set = rest.split(' ').nth(2).unwrap_or("").to_string();
                 let uids: Vec<u32> = set.split(',').filter_map(|u| u.parse().ok()).collect();
                 msgs.retain(|(u, _)| !uids.contains(u));
+                self.expunged.lock().unwrap().extend(&uids);
+                if self.expunge_then_close {
+                    return;
+                }
                 ok.into_bytes()
             } else if up == "IDLE" {
                 p.send(b"+ idling\r\n").await;
@@ -646,6 +760,107 @@ async fn pop3_close_mid_retr_deletes_nothing() {
     assert!(!rec.saw_word("DELE"), "{:?}", rec.lines());
 }
 
+/// Message 1 a user's, 2 a leftover of ours, 3 the probe of `tok`.
+fn probe_with_leftover(tok: &str) -> Pop3 {
+    let (t, old) = (tok.to_string(), token());
+    Pop3::new(3, move |n| match n {
+        2 => message(n, Some((&old, CASE))),
+        3 => message(n, Some((&t, CASE))),
+        _ => message(n, None),
+    })
+}
+
+fn commands(rec: &Record, verb: &str) -> Vec<String> {
+    rec.lines()
+        .into_iter()
+        .filter(|c| c.starts_with(verb))
+        .collect()
+}
+
+#[tokio::test]
+async fn pop3_without_top_in_capa_is_a_capability_error_at_once() {
+    let tok = token();
+    let mut cfg = probe_with_leftover(&tok);
+    cfg.capa = vec!["USER", "UIDL"];
+    cfg.top = false;
+    let (addr, rec) = pop3_fake(cfg).await;
+    let o = run_pop3(addr, TlsMode::None, &tok).await;
+    let e = o.expect("capa", ErrorKind::Capability);
+    assert!(
+        e.message
+            .starts_with("server does not support TOP (not in CAPA); healthmon reads only headers"),
+        "{e}"
+    );
+    // Said at once, not after polling until the arrival deadline (2 s).
+    assert!(o.took < Duration::from_secs(1), "{:?}", o.took);
+    for verb in ["TOP", "RETR", "DELE"] {
+        assert!(commands(&rec, verb).is_empty(), "{verb}: {:?}", rec.lines());
+    }
+}
+
+#[tokio::test]
+async fn pop3_refusing_every_top_is_a_capability_error_not_not_arrived() {
+    let tok = token();
+    let mut cfg = probe_with_leftover(&tok);
+    cfg.capa = vec![]; // no CAPA: TOP is tried, and refused
+    cfg.top = false;
+    let (addr, rec) = pop3_fake(cfg).await;
+    let o = run_pop3(addr, TlsMode::None, &tok).await;
+    let e = o.expect("delivery", ErrorKind::Capability);
+    assert!(
+        e.message.starts_with(
+            "server does not support TOP (refused for all 3 messages tried: -ERR unknown command)"
+        ),
+        "{e}"
+    );
+    assert!(o.took < Duration::from_secs(1), "{:?}", o.took);
+    assert_eq!(commands(&rec, "TOP").len(), 3);
+    assert!(commands(&rec, "RETR").is_empty() && commands(&rec, "DELE").is_empty());
+}
+
+#[tokio::test]
+async fn pop3_lost_quit_reply_after_the_commit_is_confirmed_as_deleted() {
+    for quit in [Quit::CommitThenClose, Quit::CommitThenSilence] {
+        let tok = token();
+        let mut cfg = probe_with_leftover(&tok);
+        cfg.quit = quit;
+        let removed = cfg.removed.clone();
+        let (addr, _rec) = pop3_fake(cfg).await;
+        let o = run_pop3(addr, TlsMode::None, &tok).await;
+        let f = o.settled(
+            "commit",
+            "a follow-up session no longer finds the probe: deleted",
+        );
+        assert!(f["commit"].starts_with("delete reply lost ("), "{f:?}");
+        assert_eq!(f.get("reaped").map(String::as_str), Some("1"), "{f:?}");
+        let mut gone = removed.lock().unwrap().clone();
+        gone.sort();
+        assert_eq!(gone, vec![2, 3], "the server committed both");
+        if quit == Quit::CommitThenSilence {
+            assert!(o.took >= STEP, "{:?}", o.took);
+        }
+    }
+}
+
+#[tokio::test]
+async fn pop3_lost_quit_reply_without_a_commit_says_nothing_was_deleted() {
+    let tok = token();
+    let mut cfg = probe_with_leftover(&tok);
+    cfg.quit = Quit::Close;
+    let removed = cfg.removed.clone();
+    let (addr, _rec) = pop3_fake(cfg).await;
+    let o = run_pop3(addr, TlsMode::None, &tok).await;
+    let f = o.settled(
+        "not_deleted",
+        "a follow-up session still finds the probe: nothing was deleted (the next run reaps it)",
+    );
+    assert!(
+        !f.contains_key("reaped") && !f.contains_key("commit"),
+        "{f:?}"
+    );
+    assert!(removed.lock().unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn pop3_stat_announcing_millions_scans_only_the_newest() {
     let tok = token();
@@ -794,6 +1009,24 @@ async fn imap_without_uidplus_never_deletes_or_expunges() {
             "sent {c}"
         );
     }
+}
+
+#[tokio::test]
+async fn imap_lost_uid_expunge_reply_is_confirmed_by_a_follow_up() {
+    let tok = token();
+    let mut cfg = Imap::new(vec![
+        (1, message(1, None)),
+        (2, message(2, Some((&tok, CASE)))),
+    ]);
+    cfg.expunge_then_close = true;
+    let expunged = cfg.expunged.clone();
+    let (addr, _rec) = imap_fake(cfg).await;
+    let o = run_imap(addr, TlsMode::None, &tok).await;
+    let f = o.settled("commit", "no longer finds the probe: deleted");
+    assert!(f["commit"].starts_with("delete reply lost ("), "{f:?}");
+    // The dead session's LOGOUT is reported, not fatal.
+    assert!(f.contains_key("logout_error"), "{f:?}");
+    assert_eq!(*expunged.lock().unwrap(), vec![2]);
 }
 
 #[tokio::test]
