@@ -175,6 +175,7 @@ pub async fn run(
     results.sort_by_key(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
 
     let mut verdicts = Vec::new();
+    let mut notes = Vec::new();
     if opts.isolate && results.iter().any(|r| r.status.is_bad()) {
         let failing = results.iter().filter(|r| r.status.is_bad()).count();
         let _ = events.send(RunEvent::Diagnosing { failing });
@@ -196,7 +197,15 @@ pub async fn run(
             .await
             {
                 Ok(v) => verdicts.extend(v),
-                Err(_) => tracing::warn!("isolation of suite {i} did not finish within {budget:?}"),
+                Err(_) => {
+                    tracing::warn!("isolation of suite {i} did not finish within {budget:?}");
+                    // Its failing round trips alert under the key they last
+                    // failed under, else `unisolated:SUBMIT->RETRIEVE`.
+                    notes.push(format!(
+                        "isolation of {name} did not finish within {}: its failures are not isolated",
+                        crate::suite::duration::Dur(budget)
+                    ));
+                }
             }
         }
         for v in &verdicts {
@@ -206,7 +215,6 @@ pub async fn run(
         }
     }
 
-    let mut notes = Vec::new();
     if suites.iter().any(uses_insecure_tls) {
         notes
             .push("TLS certificate verification is off for some endpoints (insecure: true)".into());

@@ -41,38 +41,76 @@ pub async fn diagnose(
     diagnose_with(results, &failures, &ev, &t)
 }
 
+/// Evidence lines kept per verdict: follow-up findings first, then sample
+/// failing cases.
+const MAX_EVIDENCE: usize = 6;
+
+/// A verdict being assembled from its candidates.
+struct Group {
+    v: Verdict,
+    /// Follow-up findings (what was measured), in first-seen order.
+    found: Vec<String>,
+    /// `case: kind at phase: message` lines.
+    case_lines: Vec<String>,
+}
+
 /// The pure part: failures + evidence → verdicts (table-tested).
+///
+/// Candidates are grouped by verdict key (host + component), so one root
+/// cause is one verdict whatever the protocols its cases used: a stopped MMP
+/// is `mmp1` with protocol `imap/pop3`, not `mmp1/pop3` and `mmp1/imap`.
 pub fn diagnose_with(
     results: &[CaseResult],
     failures: &[Failure],
     ev: &Evidence,
     t: &Topology,
 ) -> Vec<Verdict> {
-    let mut by_key: BTreeMap<(String, String), Verdict> = BTreeMap::new();
+    let mut by_key: BTreeMap<String, Group> = BTreeMap::new();
     for f in failures {
         let c = rules::decide(f, ev, t);
-        let v = by_key
-            .entry((c.host.clone(), c.protocol.clone()))
-            .or_insert_with(|| Verdict {
-                host: c.host.clone(),
-                protocol: c.protocol.clone(),
-                reason: c.reason.clone(),
-                evidence: vec![],
-                confidence: c.confidence,
-                cases: vec![],
-            });
+        let fresh = Verdict {
+            host: c.host.clone(),
+            protocol: c.protocol.clone(),
+            reason: c.reason.clone(),
+            evidence: vec![],
+            confidence: c.confidence,
+            cases: vec![],
+        };
+        let g = by_key.entry(fresh.key()).or_insert_with(|| Group {
+            v: fresh,
+            found: vec![],
+            case_lines: vec![],
+        });
+        let v = &mut g.v;
+        v.protocol = merge_protocols(&v.protocol, &c.protocol);
         if c.confidence == Confidence::Isolated && v.confidence == Confidence::Suspected {
             v.confidence = Confidence::Isolated;
             v.reason = c.reason.clone();
         }
-        for e in c.evidence {
-            if !e.is_empty() && !v.evidence.contains(&e) && v.evidence.len() < 6 {
-                v.evidence.push(e);
+        let case_prefix = format!("{}: ", f.case);
+        for e in c.evidence.into_iter().filter(|e| !e.is_empty()) {
+            let list = if e.starts_with(&case_prefix) {
+                &mut g.case_lines
+            } else {
+                &mut g.found
+            };
+            if !list.contains(&e) && list.len() < MAX_EVIDENCE {
+                list.push(e);
             }
         }
         v.cases.push(f.case.clone());
     }
-    let mut out: Vec<Verdict> = by_key.into_values().collect();
+    let mut out: Vec<Verdict> = by_key
+        .into_values()
+        .map(|mut g| {
+            // At least one failing case is always shown.
+            g.found.truncate(MAX_EVIDENCE - 1);
+            let room = MAX_EVIDENCE - g.found.len();
+            g.v.evidence = g.found;
+            g.v.evidence.extend(g.case_lines.into_iter().take(room));
+            g.v
+        })
+        .collect();
     for v in &mut out {
         confirm(v, results);
     }
@@ -83,6 +121,13 @@ pub fn diagnose_with(
             .then_with(|| a.key().cmp(&b.key()))
     });
     attach_others(out, results)
+}
+
+/// `imap` + `pop3` → `imap/pop3`: every protocol a verdict's cases failed
+/// on, sorted, each once.
+fn merge_protocols(a: &str, b: &str) -> String {
+    let set: BTreeSet<&str> = a.split('/').chain(b.split('/')).collect();
+    set.into_iter().collect::<Vec<_>>().join("/")
 }
 
 /// Triangulation check: a host blamed while round trips through it in the
@@ -120,10 +165,9 @@ fn attach_others(mut verdicts: Vec<Verdict>, results: &[CaseResult]) -> Vec<Verd
         if let Some(v) = verdicts
             .iter_mut()
             .find(|v| !host.is_empty() && v.host == host)
+            && !v.cases.contains(&r.id)
         {
-            if !v.cases.contains(&r.id) {
-                v.cases.push(r.id.clone());
-            }
+            v.cases.push(r.id.clone());
         }
     }
     verdicts

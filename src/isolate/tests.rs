@@ -16,10 +16,12 @@ const ACCOUNTS: [(&str, &str); 4] = [
 ];
 
 fn topo() -> Topology {
-    let mut t = Topology::default();
-    t.ldap_hosts = vec!["ldap1".into()];
-    t.mtas = ["mta1", "mta2"].iter().map(|s| s.to_string()).collect();
-    t.lbs = ["lb".to_string()].into_iter().collect();
+    let mut t = Topology {
+        ldap_hosts: vec!["ldap1".into()],
+        mtas: ["mta1", "mta2"].iter().map(|s| s.to_string()).collect(),
+        lbs: ["lb".to_string()].into_iter().collect(),
+        ..Topology::default()
+    };
     t.backends.insert(
         "lb".into(),
         vec!["mta1".into(), "mta2".into(), "mmp1".into(), "mmp2".into()],
@@ -46,6 +48,17 @@ fn pe(phase: &str, kind: ErrorKind, host: &str, proto: &str, msg: &str) -> Probe
         host: Some(host.into()),
         protocol: Some(proto.into()),
     }
+}
+
+/// The retrieve side's connect refused (a stopped server).
+fn refused_at(ret: &str, proto: &str) -> ProbeError {
+    pe(
+        "connect",
+        ErrorKind::Refused,
+        ret,
+        proto,
+        "connection refused",
+    )
 }
 
 /// Every path of the local matrix: lb/mta1/mta2 × mmp1/mmp2/store × pop3/imap × ims1..4.
@@ -140,17 +153,7 @@ fn only(v: &[Verdict]) -> &Verdict {
 
 #[test]
 fn store_stopped_blames_store_on_both_protocols() {
-    let r = matrix(&|_, store, _, ret, proto| {
-        (store == "store1").then(|| {
-            pe(
-                "connect",
-                ErrorKind::Refused,
-                ret,
-                proto,
-                "connection refused",
-            )
-        })
-    });
+    let r = matrix(&|_, store, _, ret, proto| (store == "store1").then(|| refused_at(ret, proto)));
     let refused = fail(ErrorKind::Refused, "127.0.2.1:143 connection refused");
     let v = run(
         &r,
@@ -168,6 +171,7 @@ fn store_stopped_blames_store_on_both_protocols() {
         (v.host.as_str(), v.protocol.as_str()),
         ("store1", "imap/pop3")
     );
+    assert_eq!(v.key(), "store1", "the host, not its protocol set");
     assert_eq!(v.confidence, Confidence::Isolated);
     assert_eq!(v.cases.len(), 36, "every store1 path, one verdict");
 }
@@ -222,11 +226,23 @@ fn mmp_stopped_blames_only_the_mmp() {
             (svc("mmp1", "imap"), fail(ErrorKind::Refused, "refused")),
         ],
     );
-    assert_eq!(v.len(), 2, "{v:#?}");
-    assert!(
-        v.iter()
-            .all(|v| v.host == "mmp1" && v.confidence == Confidence::Isolated)
-    );
+    // One root cause, one verdict: both protocols in its detail, the host
+    // alone in its key.
+    let v = only(&v);
+    assert_eq!(v.key(), "mmp1");
+    assert_eq!(v.protocol, "imap/pop3");
+    assert_eq!(v.confidence, Confidence::Isolated);
+    assert_eq!(v.cases.len(), 24, "every mmp1 path");
+    for p in ["pop3", "imap"] {
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.starts_with(&format!("mmp1 {p} greeting"))),
+            "the {p} follow-up is in the evidence: {:?}",
+            v.evidence
+        );
+    }
+    assert!(v.line().starts_with("mmp1: imap/pop3: "), "{}", v.line());
 }
 
 #[test]
@@ -334,7 +350,7 @@ fn ldap_down_blames_ldap_not_mtas() {
         ],
     );
     let v = only(&v);
-    assert_eq!(v.key(), "ldap1/ldap");
+    assert_eq!(v.key(), "ldap1");
     assert_eq!(v.cases.len(), 72);
 }
 
@@ -373,7 +389,7 @@ fn wrong_password_blames_the_account() {
         ],
     );
     let v = only(&v);
-    assert_eq!(v.key(), "account:ims3/auth");
+    assert_eq!(v.key(), "account:ims3");
     assert_eq!(v.confidence, Confidence::Isolated);
 }
 
@@ -411,4 +427,54 @@ fn hung_store_blames_store_with_the_phase_that_timed_out() {
 fn healthy_run_gives_no_verdict() {
     let r = matrix(&|_, _, _, _, _| None);
     assert!(run(&r, &[]).is_empty());
+}
+
+/// store1's IMAP refuses on every run; its POP3 follow-up flaps (run A: POP3
+/// answers, run B: it refuses too). The verdict's protocols follow the
+/// evidence, its key does not.
+#[test]
+fn key_is_stable_when_the_other_protocols_follow_up_flaps() {
+    let r = matrix(&|_, store, _, ret, proto| {
+        (store == "store1" && proto == "imap").then(|| refused_at(ret, proto))
+    });
+    let refused = fail(ErrorKind::Refused, "127.0.2.1:143 connection refused");
+    let a = run(&r, &[(svc("store1", "imap"), refused.clone())]);
+    let b = run(
+        &r,
+        &[
+            (svc("store1", "imap"), refused.clone()),
+            (svc("store1", "pop3"), refused),
+        ],
+    );
+    let (a, b) = (only(&a), only(&b));
+    assert_eq!(
+        (a.protocol.as_str(), b.protocol.as_str()),
+        ("imap", "imap/pop3")
+    );
+    assert_eq!((a.key(), b.key()), ("store1".into(), "store1".into()));
+    assert_eq!(a.cases, b.cases);
+}
+
+#[test]
+fn keys_name_host_and_component_never_the_protocol_set() {
+    let v = |host: &str, protocol: &str| Verdict {
+        host: host.into(),
+        protocol: protocol.into(),
+        reason: String::new(),
+        evidence: vec![],
+        confidence: Confidence::Isolated,
+        cases: vec![],
+    };
+    for (host, proto, key) in [
+        ("mmp1", "pop3", "mmp1"),
+        ("mmp1", "imap/pop3", "mmp1"),
+        ("store1", "imap", "store1"),
+        ("store1", "lmtp", "store1/lmtp"),
+        ("mta1", "queue", "mta1/queue"),
+        ("mta2", "smtp", "mta2/smtp"),
+        ("ldap1", "ldap", "ldap1"),
+        ("account:ims3", "auth", "account:ims3"),
+    ] {
+        assert_eq!(v(host, proto).key(), key, "{host} {proto}");
+    }
 }

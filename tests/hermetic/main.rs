@@ -15,6 +15,7 @@ mod alert {
     mod alertmanager;
     mod channels;
     mod deadline;
+    mod flaps;
     mod smtp;
 }
 mod app {

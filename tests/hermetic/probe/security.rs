@@ -2,13 +2,12 @@
 //! proves the point. Fake relays that hide behind temporary errors, refuse
 //! the sender, or refuse only unroutable domains must not pass.
 
-
 use std::sync::Arc;
 
 use crate::support::fakes::{FakeServer, Peer};
 use healthmon::judge::judge_security;
-use healthmon::result::SecurityOutcome;
 use healthmon::probe::security;
+use healthmon::result::SecurityOutcome;
 use healthmon::result::{Observation, Status};
 use healthmon::suite::model::{SecuritySpec, SuiteSpec};
 
