@@ -130,8 +130,10 @@ async fn one(s: &SuiteSpec, c: &Check, step: Duration) -> Outcome {
                 RetrProto::Imap => probe::imap::probe_present(&req, &mut obs).await,
             };
             match r {
-                Ok(true) => Outcome::Ok("probe found".into()),
-                Ok(false) => Outcome::Absent,
+                Ok(probe::pop3::Presence::Found { delivered_at }) => {
+                    Outcome::Delivered { at: delivered_at }
+                }
+                Ok(probe::pop3::Presence::Absent) => Outcome::Absent,
                 Err(e) => fail(e),
             }
         }

@@ -179,6 +179,32 @@ fn fail_reason(ev: &Evidence, c: &Check) -> Option<String> {
     }
 }
 
+/// A probe the store received less than this before the case stopped
+/// waiting counts as late: store timestamps have one-second resolution, the
+/// last poll came up to a backoff step before the deadline, and the store's
+/// clock may be a little off ours.
+const LATE_SLACK: chrono::Duration = chrono::Duration::seconds(2);
+
+/// `delivered late: the probe reached store1 12s after the deadline`.
+fn late_reason(
+    store: &str,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    ended: chrono::DateTime<chrono::Utc>,
+) -> String {
+    match at {
+        Some(t) if t > ended => format!(
+            "delivered late: the probe reached {store} {}s after the deadline",
+            ((t - ended).num_milliseconds() + 999) / 1000
+        ),
+        Some(_) => {
+            format!("delivered late: the probe reached {store} just as the case stopped waiting")
+        }
+        None => format!(
+            "delivered late: the probe reached {store} after the case stopped looking (the store gives no delivery time)"
+        ),
+    }
+}
+
 /// The candidate verdict for one failing case.
 pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
     use Confidence::*;
@@ -344,6 +370,14 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                     );
                 }
             }
+            // Blame for a probe that did not get through the delivery path
+            // in time: the MTA that holds it (the same key whether it was
+            // late or never came, so one slow queue stays one alert).
+            let mta = t
+                .mtas_behind(&f.submit)
+                .first()
+                .cloned()
+                .unwrap_or_else(|| f.submit.clone());
             if let Some(tok) = &f.token {
                 let c = Check::Present {
                     host: f.store.clone(),
@@ -351,24 +385,46 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                     account: f.account.clone(),
                     token: tok.clone(),
                 };
-                if ev.ok(&c) && !f.direct {
-                    return cand(
-                        &f.retrieve,
-                        &f.protocol,
-                        format!(
-                            "probe is in the mailbox on {} but not visible through {}",
-                            f.store, f.retrieve
+                // The check ran after the case ended: found now is not found
+                // in time. Only a probe the store had received well before
+                // the case stopped waiting was missed by the retrieve side.
+                if let Some(Outcome::Delivered { at }) = ev.get(&c) {
+                    let evidence = vec![ev.line(&c).unwrap_or_default(), queued, case_line];
+                    let early = at.filter(|t| *t + LATE_SLACK <= f.ended_at);
+                    return match early {
+                        None => cand(
+                            &mta,
+                            "queue",
+                            late_reason(&f.store, *at, f.ended_at),
+                            evidence,
+                            Suspected,
                         ),
-                        vec![ev.line(&c).unwrap_or_default(), case_line],
-                        Suspected,
-                    );
+                        Some(t) if !f.direct => cand(
+                            &f.retrieve,
+                            &f.protocol,
+                            format!(
+                                "probe is in the mailbox on {} (received {}s before the case stopped waiting) but was not visible through {}",
+                                f.store,
+                                (f.ended_at - t).num_seconds(),
+                                f.retrieve
+                            ),
+                            evidence,
+                            Suspected,
+                        ),
+                        Some(t) => cand(
+                            &f.store,
+                            &f.protocol,
+                            format!(
+                                "probe is in the mailbox on {} (received {}s before the case stopped waiting) but the case did not find it",
+                                f.store,
+                                (f.ended_at - t).num_seconds()
+                            ),
+                            evidence,
+                            Suspected,
+                        ),
+                    };
                 }
             }
-            let mta = t
-                .mtas_behind(&f.submit)
-                .first()
-                .cloned()
-                .unwrap_or_else(|| f.submit.clone());
             cand(
                 &mta,
                 "queue",

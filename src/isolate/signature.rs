@@ -39,6 +39,9 @@ pub struct Failure {
     pub message: String,
     pub queue_id: Option<String>,
     pub token: Option<String>,
+    /// When the case ended (wall clock): it had stopped waiting for the
+    /// probe by then, so a probe the store received later arrived late.
+    pub ended_at: chrono::DateTime<chrono::Utc>,
 }
 
 const SUBMIT_PHASES: &[&str] = &[
@@ -109,5 +112,6 @@ pub fn failure_of(r: &CaseResult) -> Option<Failure> {
         message,
         queue_id: obs.facts.get("queue_id").cloned(),
         token: obs.facts.get("token").cloned(),
+        ended_at: r.started_at + chrono::Duration::milliseconds(r.duration_ms.ceil() as i64),
     })
 }

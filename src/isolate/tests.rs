@@ -37,6 +37,16 @@ fn topo() -> Topology {
     t
 }
 
+/// When every case of the matrix started; each took 20 s.
+fn start() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+}
+
+/// When every case of the matrix ended (stopped waiting for its probe).
+fn ended() -> chrono::DateTime<chrono::Utc> {
+    start() + chrono::Duration::seconds(20)
+}
+
 /// A case failed with this error, or passed (None).
 type Fault<'a> = &'a dyn Fn(&str, &str, &str, &str, &str) -> Option<ProbeError>;
 
@@ -96,8 +106,8 @@ fn matrix(fault: Fault<'_>) -> Vec<CaseResult> {
                         site: "local".into(),
                         suite: "local.yaml".into(),
                         labels,
-                        started_at: chrono::Utc::now(),
-                        duration_ms: 1.0,
+                        started_at: start(),
+                        duration_ms: 20_000.0,
                         status,
                         message: String::new(),
                         observation: obs,
@@ -477,4 +487,87 @@ fn keys_name_host_and_component_never_the_protocol_set() {
     ] {
         assert_eq!(v(host, proto).key(), key, "{host} {proto}");
     }
+}
+
+/// ims1's probes did not arrive through mmp1 in time; the "is it on the
+/// store?" follow-up, run after the cases ended, finds each one there,
+/// received at `at` by store1.
+fn found_on_store_after_not_arriving(at: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Verdict> {
+    let r = matrix(&|acct, _, sub, ret, proto| {
+        (acct == "ims1" && sub == "mta1" && ret == "mmp1").then(|| {
+            pe(
+                "delivery",
+                ErrorKind::NotArrived,
+                ret,
+                proto,
+                "probe not found after 20000 ms (31 polls)",
+            )
+        })
+    });
+    let ev: Vec<(Check, Outcome)> = ["pop3", "imap"]
+        .iter()
+        .map(|proto| {
+            (
+                Check::Present {
+                    host: "store1".into(),
+                    proto: proto.to_string(),
+                    account: "ims1".into(),
+                    token: format!("hmims1mta1mmp1{proto}"),
+                },
+                Outcome::Delivered { at },
+            )
+        })
+        .collect();
+    run(&r, &ev)
+}
+
+#[test]
+fn probe_delivered_after_the_deadline_blames_the_delivery_path_not_the_mmp() {
+    let v = found_on_store_after_not_arriving(Some(ended() + chrono::Duration::seconds(3)));
+    let v = only(&v);
+    assert_eq!(v.key(), "mta1/queue", "{v:#?}");
+    assert_eq!(v.confidence, Confidence::Suspected);
+    assert!(
+        v.reason.contains("delivered late") && v.reason.contains("3s after the deadline"),
+        "{}",
+        v.reason
+    );
+    assert!(
+        v.evidence.iter().any(|e| e.contains("found, received")),
+        "{:?}",
+        v.evidence
+    );
+}
+
+#[test]
+fn probe_received_just_before_the_case_gave_up_is_late_too() {
+    // Within the slack (second resolution, the last poll's backoff step).
+    let v = found_on_store_after_not_arriving(Some(ended() - chrono::Duration::seconds(1)));
+    let v = only(&v);
+    assert_eq!(v.key(), "mta1/queue");
+    assert!(
+        v.reason.contains("just as the case stopped waiting"),
+        "{}",
+        v.reason
+    );
+}
+
+#[test]
+fn probe_found_without_a_delivery_time_does_not_blame_the_mmp() {
+    let v = found_on_store_after_not_arriving(None);
+    assert_eq!(only(&v).key(), "mta1/queue");
+}
+
+#[test]
+fn probe_on_the_store_long_before_the_deadline_blames_the_mmp() {
+    // Received 1 s after the case started: the MMP did not show it for 19 s.
+    let v = found_on_store_after_not_arriving(Some(start() + chrono::Duration::seconds(1)));
+    let v = only(&v);
+    assert_eq!(v.key(), "mmp1", "{v:#?}");
+    assert_eq!(v.confidence, Confidence::Suspected);
+    assert!(
+        v.reason.contains("received 19s before") && v.reason.contains("not visible through mmp1"),
+        "{}",
+        v.reason
+    );
 }

@@ -25,13 +25,14 @@ use crate::secret::Secret;
 use crate::suite::resolve::Endpoint;
 
 pub use self::client::{CMD_BUDGET, MAX_UNTAGGED, refusal_kind};
-pub use super::probe_msg::{RetrieveRequest, Retrieved};
+pub use super::probe_msg::{Presence, RetrieveRequest, Retrieved};
 
-/// Login and look for the token once (read-only EXAMINE; no wait, no delete).
+/// Login and look for the token once (read-only EXAMINE; no wait, no
+/// delete); when found, its INTERNALDATE says when the store got it.
 pub async fn probe_present(
     req: &RetrieveRequest<'_>,
     obs: &mut Observation,
-) -> Result<bool, ProbeError> {
+) -> Result<Presence, ProbeError> {
     let mut s = open(
         req.ep,
         Some((req.login, req.password)),
@@ -41,10 +42,16 @@ pub async fn probe_present(
     .await?;
     let r = async {
         s.select("select", false).await?;
-        s.marked("select", req.token, Mark::Ours, req).await
+        let ours = s.marked("select", req.token, Mark::Ours, req).await?;
+        let Some(&uid) = ours.first() else {
+            return Ok(Presence::Absent);
+        };
+        Ok(Presence::Found {
+            delivered_at: s.internal_date("select", uid).await?,
+        })
     }
     .await;
-    finish(s, r, obs).await.map(|v| !v.is_empty())
+    finish(s, r, obs).await
 }
 
 /// Login only (a wrong password must give `Err(kind == Auth)`).

@@ -321,7 +321,7 @@ impl Session<'_> {
     }
 
     /// `TOP n 0` → header section; `None` when the server refuses it.
-    async fn top(&mut self, phase: &str, n: u64) -> Result<Option<Vec<u8>>, ProbeError> {
+    pub(super) async fn top(&mut self, phase: &str, n: u64) -> Result<Option<Vec<u8>>, ProbeError> {
         let line = format!("TOP {n} 0");
         if let Reply::Err(_) = self.cmd_shown(phase, &line, &line).await? {
             return Ok(None);

@@ -23,13 +23,14 @@ use crate::suite::resolve::Endpoint;
 
 pub use self::client::{FULL_UIDL_MAX, SCAN_NEWEST};
 pub use self::reply::{MultiLine, Push, Reply, err_kind, parse_reply, parse_stat, parse_uidl};
-pub use super::probe_msg::{RetrieveRequest, Retrieved};
+pub use super::probe_msg::{Presence, RetrieveRequest, Retrieved};
 
-/// Login and look for the token once (no wait, no delete).
+/// Login and look for the token once (no wait, no delete); when found, the
+/// date of its newest Received header says when the store got it.
 pub async fn probe_present(
     req: &RetrieveRequest<'_>,
     obs: &mut Observation,
-) -> Result<bool, ProbeError> {
+) -> Result<Presence, ProbeError> {
     let mut s = open(
         req.ep,
         Some((req.login, req.password)),
@@ -37,10 +38,18 @@ pub async fn probe_present(
         obs,
     )
     .await?;
-    let r = s.scan(req, &mut HashMap::new()).await;
-    finish_readonly(s, r, obs)
-        .await
-        .map(|sc| !sc.ours.is_empty())
+    let r = async {
+        let scan = s.scan(req, &mut HashMap::new()).await?;
+        let Some(&n) = scan.ours.first() else {
+            return Ok(Presence::Absent);
+        };
+        let head = s.top("delivery", n).await?;
+        Ok(Presence::Found {
+            delivered_at: head.as_deref().and_then(probe_msg::newest_received),
+        })
+    }
+    .await;
+    finish_readonly(s, r, obs).await
 }
 
 /// Login only (a wrong password must give `Err(kind == Auth)`).
