@@ -214,6 +214,20 @@ impl Observation {
     }
 }
 
+/// Phases of an SMTP submission, in the order the probe records them.
+pub const SMTP_PHASES: &[&str] = &[
+    "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit",
+];
+
+/// Phases both sides of a round trip record: the SMTP session and the
+/// POP3/IMAP session each connect, greet, maybe TLS and authenticate.
+pub const SHARED_PHASES: &[&str] = &["connect", "tls", "greeting", "starttls", "auth"];
+
+/// What the judge calls a retrieve-side occurrence of a shared phase in its
+/// message (`retrieve connect 700ms > warning 500ms`), so neither a reader
+/// nor isolation takes it for the submit host's SMTP.
+pub const RETRIEVE_SIDE: &str = "retrieve";
+
 /// Which component a diagnosis blames. One per root cause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::evidence::{Check, Evidence, Outcome};
 use super::signature::{Failure, Stage};
-use crate::result::{Confidence, ErrorKind};
+use crate::result::{Confidence, ErrorKind, SMTP_PHASES};
 
 /// The parts of the suite the rules need.
 #[derive(Debug, Clone, Default)]
@@ -536,9 +536,13 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
             )
         }
         Stage::Slow => {
-            let (host, proto) = match f.phase.as_str() {
-                "connect" | "greeting" | "ehlo" | "starttls" | "auth" | "mail" | "rcpt"
-                | "data" | "quit" | "submit" => (f.submit.clone(), "smtp".to_string()),
+            // The judge names a retrieve-side connect/greeting/TLS/auth
+            // `retrieve <phase>`: a bare one is the SMTP side's.
+            let p = f.phase.as_str();
+            let (host, proto) = match p {
+                _ if SMTP_PHASES.contains(&p) || p == "tls" || p == "submit" => {
+                    (f.submit.clone(), "smtp".to_string())
+                }
                 "delivery" => (f.store.clone(), "lmtp".to_string()),
                 "total" => (f.submit.clone(), "roundtrip".to_string()),
                 _ => (f.retrieve.clone(), f.protocol.clone()),

@@ -571,3 +571,67 @@ fn probe_on_the_store_long_before_the_deadline_blames_the_mmp() {
         v.reason
     );
 }
+
+/// The POP3 side of paths through mmp1 connects slowly (a threshold, no
+/// error): the judge says `retrieve connect`, and the blame is mmp1's, not
+/// the submit host's SMTP.
+#[test]
+fn slow_retrieve_side_connect_blames_the_retrieve_host_not_smtp() {
+    let mut r = matrix(&|_, _, _, _, _| None);
+    for c in r
+        .iter_mut()
+        .filter(|c| c.label("retrieve") == "mmp1" && c.label("protocol") == "pop3")
+    {
+        c.status = Status::Warning;
+        c.message = "retrieve connect 700ms > warning 500ms".into();
+    }
+    let v = run(&r, &[]);
+    let v = only(&v);
+    assert_eq!(v.key(), "mmp1", "{v:#?}");
+    assert_eq!(v.protocol, "pop3");
+    assert!(v.reason.contains("retrieve connect 700ms"), "{}", v.reason);
+    // The same breach on the SMTP side is the submit host's.
+    let f = |msg: &str| {
+        let mut c = r[0].clone();
+        c.message = msg.into();
+        signature::failure_of(&c).unwrap().phase
+    };
+    assert_eq!(f("connect 700ms > warning 500ms"), "connect");
+    assert_eq!(
+        f("retrieve connect 700ms > warning 500ms"),
+        "retrieve connect"
+    );
+    assert_eq!(f("retrieve 12.3s > warning 10s"), "retrieve");
+}
+
+/// One machine as MTA and MMP: a POP3 connect error on it is the retrieve
+/// side's (the error's protocol says so), whatever the phase is called.
+#[test]
+fn retrieve_error_on_the_submit_host_is_not_an_smtp_failure() {
+    let mut c = matrix(&|_, _, _, _, _| None).remove(0);
+    c.labels.insert("submit".into(), "mail1".into());
+    c.labels.insert("retrieve".into(), "mail1".into());
+    c.status = Status::Error;
+    let stage = |c: &CaseResult| signature::failure_of(c).unwrap().stage;
+    c.observation.error = Some(pe(
+        "connect",
+        ErrorKind::Refused,
+        "mail1",
+        "pop3",
+        "refused",
+    ));
+    assert_eq!(stage(&c), signature::Stage::Retrieve);
+    c.observation.error = Some(pe(
+        "connect",
+        ErrorKind::Refused,
+        "mail1",
+        "smtp",
+        "refused",
+    ));
+    assert_eq!(stage(&c), signature::Stage::Submit);
+    // No protocol recorded: host + phase name as before.
+    let mut e = pe("greeting", ErrorKind::Timeout, "mail1", "", "no reply");
+    e.protocol = None;
+    c.observation.error = Some(e);
+    assert_eq!(stage(&c), signature::Stage::Submit);
+}
