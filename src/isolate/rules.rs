@@ -235,7 +235,23 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
             account: f.account.clone(),
         })
         .collect();
-    let ldap_all_down = !ldap_checks.is_empty() && ldap_checks.iter().all(|c| ev.failed(c));
+    // Down means not answering. A refused bind (the monitor's credentials)
+    // or a search that finds nothing (an anonymous search under ACLs) is an
+    // answer: it does not make the directory the cause of a store outage.
+    let not_answering = |c: &Check| {
+        matches!(
+            ev.get(c),
+            Some(Outcome::Fail {
+                kind: ErrorKind::Refused
+                    | ErrorKind::Timeout
+                    | ErrorKind::Tls
+                    | ErrorKind::Protocol
+                    | ErrorKind::Resolve,
+                ..
+            })
+        )
+    };
+    let ldap_all_down = !ldap_checks.is_empty() && ldap_checks.iter().all(not_answering);
     let ldap_symptom = matches!(f.stage, Stage::Delivery | Stage::Retrieve)
         || (f.stage == Stage::Submit && f.kind == Some(ErrorKind::TempReject));
     if ldap_all_down && ldap_symptom {

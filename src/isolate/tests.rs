@@ -635,3 +635,50 @@ fn retrieve_error_on_the_submit_host_is_not_an_smtp_failure() {
     c.observation.error = Some(e);
     assert_eq!(stage(&c), signature::Stage::Submit);
 }
+
+fn ldap_lookups(o: Outcome) -> Vec<(Check, Outcome)> {
+    ACCOUNTS
+        .iter()
+        .map(|(acct, _)| {
+            (
+                Check::Ldap {
+                    host: "ldap1".into(),
+                    account: acct.to_string(),
+                },
+                o.clone(),
+            )
+        })
+        .collect()
+}
+
+/// A directory that answers but will not show the entry (it wants a bind;
+/// the monitor's bind is refused) is not "unavailable": store1's outage is
+/// store1's, however the LDAP lookups went.
+#[test]
+fn an_ldap_answer_without_the_entry_does_not_take_the_blame_for_a_store_outage() {
+    let r = matrix(&|_, store, _, ret, proto| (store == "store1").then(|| refused_at(ret, proto)));
+    let refused = fail(ErrorKind::Refused, "127.0.2.1 connection refused");
+    let store_down = [
+        (svc("store1", "imap"), refused.clone()),
+        (svc("store1", "pop3"), refused.clone()),
+    ];
+    for ldap in [
+        fail(
+            ErrorKind::PermReject,
+            "no entry for (mail=ims1@example.test)",
+        ),
+        fail(
+            ErrorKind::Auth,
+            "bind as cn=monitor: result 49 invalidCredentials",
+        ),
+    ] {
+        let mut ev = ldap_lookups(ldap.clone());
+        ev.extend(store_down.iter().cloned());
+        let v = run(&r, &ev);
+        assert_eq!(only(&v).key(), "store1", "LDAP said {ldap:?}: {v:#?}");
+    }
+    // A directory that does not answer at all still explains it.
+    let mut ev = ldap_lookups(fail(ErrorKind::Refused, "connection refused"));
+    ev.extend(store_down.iter().cloned());
+    assert_eq!(only(&run(&r, &ev)).key(), "ldap1");
+}

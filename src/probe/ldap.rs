@@ -330,20 +330,7 @@ fn ms(t: Instant) -> f64 {
 }
 
 /// Escape a value for use inside an LDAP filter (RFC 4515).
-pub fn escape(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '*' => s.push_str("\\2a"),
-            '(' => s.push_str("\\28"),
-            ')' => s.push_str("\\29"),
-            '\\' => s.push_str("\\5c"),
-            '\0' => s.push_str("\\00"),
-            c => s.push(c),
-        }
-    }
-    s
-}
+pub use crate::suite::checks::ldap::escape;
 
 #[cfg(test)]
 mod tests {

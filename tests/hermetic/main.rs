@@ -29,6 +29,9 @@ mod case {
 mod hostcheck {
     mod queue;
 }
+mod isolate {
+    mod followup;
+}
 mod cmd {
     mod list;
 }
