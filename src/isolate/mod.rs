@@ -66,7 +66,17 @@ pub fn diagnose_with(
     t: &Topology,
 ) -> Vec<Verdict> {
     let mut by_key: BTreeMap<String, Group> = BTreeMap::new();
-    for f in failures {
+    // A monitor that cannot resolve names is one monitor-side verdict.
+    let monitor = rules::monitor_resolver(failures, ev, t, results).map(|(c, cases)| Verdict {
+        host: c.host,
+        protocol: c.protocol,
+        reason: c.reason,
+        evidence: c.evidence,
+        confidence: c.confidence,
+        cases,
+    });
+    let explained = |f: &&Failure| monitor.as_ref().is_some_and(|m| m.cases.contains(&f.case));
+    for f in failures.iter().filter(|f| !explained(f)) {
         let c = rules::decide(f, ev, t);
         let fresh = Verdict {
             host: c.host.clone(),
@@ -114,6 +124,7 @@ pub fn diagnose_with(
     for v in &mut out {
         confirm(v, results);
     }
+    out.extend(monitor);
     out.sort_by(|a, b| {
         b.cases
             .len()
@@ -162,10 +173,16 @@ fn attach_others(mut verdicts: Vec<Verdict>, results: &[CaseResult]) -> Vec<Verd
         .filter(|r| r.kind != "roundtrip" && r.status.is_bad())
     {
         let host = r.label("host");
-        if let Some(v) = verdicts
-            .iter_mut()
-            .find(|v| !host.is_empty() && v.host == host)
-            && !v.cases.contains(&r.id)
+        // Could not resolve a name: the monitor's resolver, when it is down.
+        let unresolved = r
+            .observation
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == crate::result::ErrorKind::Resolve);
+        if let Some(v) = verdicts.iter_mut().find(|v| {
+            (unresolved && v.host == "monitor" && v.protocol == "dns")
+                || (!host.is_empty() && v.host == host)
+        }) && !v.cases.contains(&r.id)
         {
             v.cases.push(r.id.clone());
         }

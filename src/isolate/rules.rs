@@ -94,6 +94,98 @@ fn other(proto: &str) -> &'static str {
     if proto == "imap" { "pop3" } else { "imap" }
 }
 
+/// The host a follow-up check talked to.
+fn check_host(c: &Check) -> &str {
+    match c {
+        Check::Smtp(h) | Check::Lmtp(h) => h,
+        Check::Service { host, .. }
+        | Check::Login { host, .. }
+        | Check::Ldap { host, .. }
+        | Check::Present { host, .. } => host,
+        Check::Queue { mta, .. } => mta,
+    }
+}
+
+/// The monitor's own resolver failing: the names of two or more hosts do
+/// not resolve (in the cases or the follow-ups). That is one monitor-side
+/// fault, not one "cannot resolve" verdict per host: `monitor/dns`, naming
+/// the hosts, explaining every case that failed to resolve. Isolated unless
+/// a passing round trip went through a host addressed by name (then the
+/// resolver works for some names: suspected). One host alone is that
+/// host's name (left to the other rules).
+pub fn monitor_resolver(
+    failures: &[Failure],
+    ev: &Evidence,
+    t: &Topology,
+    results: &[crate::result::CaseResult],
+) -> Option<(Candidate, Vec<String>)> {
+    let unresolved = |k: Option<ErrorKind>| k == Some(ErrorKind::Resolve);
+    let cases: Vec<&Failure> = failures.iter().filter(|f| unresolved(f.kind)).collect();
+    let mut hosts: BTreeSet<String> = cases.iter().filter_map(|f| f.host.clone()).collect();
+    for (c, o) in &ev.0 {
+        if let Outcome::Fail { kind, .. } = o
+            && unresolved(Some(*kind))
+        {
+            hosts.insert(check_host(c).to_string());
+        }
+    }
+    if hosts.len() < 2 || cases.is_empty() {
+        return None;
+    }
+    let named = |h: &str| {
+        t.addresses
+            .get(h)
+            .is_some_and(|a| a.parse::<std::net::IpAddr>().is_err())
+    };
+    let resolved_elsewhere = results.iter().any(|r| {
+        r.kind == "roundtrip"
+            && r.status == crate::result::Status::Pass
+            && (named(r.label("submit")) || named(r.label("retrieve")))
+    });
+    let listed: Vec<String> = hosts
+        .iter()
+        .map(|h| match t.addresses.get(h) {
+            Some(a) if a != h => format!("{h} ({a})"),
+            _ => h.clone(),
+        })
+        .collect();
+    let mut evidence: Vec<String> = cases
+        .iter()
+        .map(|f| format!("{}: {}", f.case, f.message))
+        .take(3)
+        .collect();
+    evidence.extend(
+        ev.0.iter()
+            .filter(|(_, o)| {
+                matches!(
+                    o,
+                    Outcome::Fail {
+                        kind: ErrorKind::Resolve,
+                        ..
+                    }
+                )
+            })
+            .filter_map(|(c, _)| ev.line(c))
+            .take(2),
+    );
+    let c = cand(
+        "monitor",
+        "dns",
+        format!(
+            "the monitor cannot resolve host names ({} hosts: {}): check its resolver, not the site",
+            hosts.len(),
+            listed.join(", ")
+        ),
+        evidence,
+        if resolved_elsewhere {
+            Confidence::Suspected
+        } else {
+            Confidence::Isolated
+        },
+    );
+    Some((c, cases.iter().map(|f| f.case.clone()).collect()))
+}
+
 /// Follow-up checks for one failure. Deduplicated across failures by the caller.
 pub fn plan(f: &Failure, t: &Topology) -> Vec<Check> {
     let mut v = Vec::new();

@@ -682,3 +682,60 @@ fn an_ldap_answer_without_the_entry_does_not_take_the_blame_for_a_store_outage()
     ev.extend(store_down.iter().cloned());
     assert_eq!(only(&run(&r, &ev)).key(), "ldap1");
 }
+
+fn unresolved(host: &str, proto: &str) -> ProbeError {
+    pe(
+        "connect",
+        ErrorKind::Resolve,
+        host,
+        proto,
+        &format!(
+            "cannot resolve {host}.example.com:25: failed to lookup address information: Temporary failure in name resolution"
+        ),
+    )
+}
+
+/// The monitor's resolver is down: every name fails, in the cases and in
+/// the follow-ups. One monitor-side verdict, not one per host.
+#[test]
+fn a_dead_local_resolver_is_one_monitor_verdict_listing_the_hosts() {
+    let r = matrix(&|_, _, sub, _, _| Some(unresolved(sub, "smtp")));
+    let dead = fail(
+        ErrorKind::Resolve,
+        "cannot resolve: Temporary failure in name resolution",
+    );
+    let mut ev: Vec<(Check, Outcome)> = ["lb", "mta1", "mta2"]
+        .iter()
+        .map(|h| (Check::Smtp(h.to_string()), dead.clone()))
+        .collect();
+    ev.extend(ldap_lookups(dead));
+    let v = run(&r, &ev);
+    let v = only(&v);
+    assert_eq!(v.key(), "monitor/dns");
+    assert_eq!(v.confidence, Confidence::Isolated);
+    assert_eq!(v.cases.len(), 72, "every case");
+    for h in ["lb", "mta1 (127.0.1.1)", "mta2 (127.0.1.2)", "ldap1"] {
+        assert!(v.reason.contains(h), "{h} in {}", v.reason);
+    }
+    assert!(
+        v.reason.contains("the monitor cannot resolve"),
+        "{}",
+        v.reason
+    );
+}
+
+/// One host's name gone from DNS is that host's problem, not the monitor's.
+#[test]
+fn one_unresolvable_host_is_that_hosts_verdict() {
+    let r = matrix(&|_, _, sub, _, _| (sub == "mta2").then(|| unresolved(sub, "smtp")));
+    let v = run(
+        &r,
+        &[(
+            Check::Smtp("mta2".into()),
+            fail(ErrorKind::Resolve, "cannot resolve mta2.example.com:25"),
+        )],
+    );
+    let v = only(&v);
+    assert_eq!(v.key(), "mta2/smtp");
+    assert!(v.reason.contains("cannot resolve"), "{}", v.reason);
+}

@@ -63,7 +63,12 @@ pub fn classify(e: &ldap3::LdapError) -> ErrorKind {
         _ => {}
     }
     let s = e.to_string().to_ascii_lowercase();
-    if s.contains("refused") {
+    if s.contains("lookup address")
+        || s.contains("name resolution")
+        || s.contains("name or service not known")
+    {
+        ErrorKind::Resolve
+    } else if s.contains("refused") {
         ErrorKind::Refused
     } else if s.contains("timeout") || s.contains("timed out") || s.contains("elapsed") {
         ErrorKind::Timeout
