@@ -124,6 +124,7 @@ pub fn diagnose_with(
     for v in &mut out {
         confirm(v, results);
     }
+    let mut out = absorb(out, results);
     out.extend(monitor);
     out.sort_by(|a, b| {
         b.cases
@@ -163,6 +164,47 @@ fn confirm(v: &mut Verdict, results: &[CaseResult]) {
     if contradicted {
         v.confidence = Confidence::Suspected;
     }
+}
+
+/// A suspected verdict whose every case went through the host of an
+/// isolated one (as submit, retrieve or store host) is that fault seen from
+/// a worse angle — e.g. a case that hit its deadline before a follow-up could
+/// say more — and joins it instead of alerting on its own (evidence keeps
+/// what it said). Account, directory and monitor verdicts are not path hosts.
+fn absorb(verdicts: Vec<Verdict>, results: &[CaseResult]) -> Vec<Verdict> {
+    let on_path = |case: &str, host: &str| {
+        results.iter().find(|r| r.id == case).is_some_and(|r| {
+            ["submit", "retrieve", "store"]
+                .iter()
+                .any(|l| r.label(l) == host)
+        })
+    };
+    let (mut isolated, suspected): (Vec<Verdict>, Vec<Verdict>) = verdicts
+        .into_iter()
+        .partition(|v| v.confidence == Confidence::Isolated);
+    let mut out = vec![];
+    for s in suspected {
+        let target = isolated
+            .iter_mut()
+            .filter(|i| !s.host.starts_with("account:") && i.key() != s.key())
+            .filter(|i| s.cases.iter().all(|c| on_path(c, &i.host)))
+            .max_by_key(|i| i.cases.len());
+        match target {
+            Some(i) => {
+                if i.evidence.len() < MAX_EVIDENCE {
+                    i.evidence.push(format!(
+                        "also {} case(s) suspected at {}",
+                        s.cases.len(),
+                        s.line()
+                    ));
+                }
+                i.cases.extend(s.cases);
+            }
+            None => out.push(s),
+        }
+    }
+    out.extend(isolated);
+    out
 }
 
 /// Non-round-trip failures (security probes, host checks) on a blamed host

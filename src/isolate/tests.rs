@@ -739,3 +739,77 @@ fn one_unresolvable_host_is_that_hosts_verdict() {
     assert_eq!(v.key(), "mta2/smtp");
     assert!(v.reason.contains("cannot resolve"), "{}", v.reason);
 }
+
+/// mta1 holds its queue. Some cases end with "not arrived" and the queue
+/// check finds their probes held (isolated); others hit the case deadline
+/// mid-wait (no host, no queue id: only suspected, on the retrieve side).
+/// Every one of them went through mta1: one verdict, mta1/queue.
+#[test]
+fn suspected_cases_through_an_isolated_host_join_its_verdict() {
+    let r = matrix(&|acct, _, sub, ret, proto| {
+        (sub == "mta1" && acct == "ims4").then(|| {
+            if proto == "pop3" {
+                pe(
+                    "delivery",
+                    ErrorKind::NotArrived,
+                    ret,
+                    proto,
+                    "probe not found",
+                )
+            } else {
+                ProbeError {
+                    phase: "case".into(),
+                    kind: ErrorKind::Timeout,
+                    message: "case did not finish within 20s".into(),
+                    host: None,
+                    protocol: None,
+                }
+            }
+        })
+    });
+    let held = Outcome::Queued {
+        queue: "hold".into(),
+        reason: String::new(),
+    };
+    let ev = [(
+        Check::Queue {
+            mta: "mta1".into(),
+            queue_id: "Qims4mta1".into(),
+        },
+        held,
+    )];
+    let v = run(&r, &ev);
+    let v = only(&v);
+    assert_eq!(v.key(), "mta1/queue");
+    assert_eq!(v.confidence, Confidence::Isolated);
+    assert_eq!(v.cases.len(), 6, "pop3 and imap cases alike: {v:#?}");
+    assert!(
+        v.evidence.iter().any(|e| e.starts_with("also ")),
+        "{:?}",
+        v.evidence
+    );
+}
+
+/// A suspected verdict with cases off the isolated host's paths stays apart.
+#[test]
+fn suspected_cases_elsewhere_keep_their_own_verdict() {
+    let r = matrix(&|acct, store, _, ret, proto| {
+        if store == "store1" {
+            Some(refused_at(ret, proto))
+        } else if acct == "ims3" && ret == "mmp2" {
+            Some(pe("auth", ErrorKind::Timeout, ret, proto, "no reply"))
+        } else {
+            None
+        }
+    });
+    let refused = fail(ErrorKind::Refused, "refused");
+    let v = run(
+        &r,
+        &[
+            (svc("store1", "imap"), refused.clone()),
+            (svc("store1", "pop3"), refused),
+        ],
+    );
+    let keys: Vec<String> = v.iter().map(Verdict::key).collect();
+    assert_eq!(keys, ["store1", "mmp2"], "{v:#?}");
+}
