@@ -33,6 +33,13 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// `2027-11-28` for a unix timestamp (UTC).
+pub fn day(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| unix.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

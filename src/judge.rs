@@ -8,10 +8,7 @@ use crate::fmt::ms_compact;
 use crate::result::{Observation, SecurityOutcome, Status};
 use crate::suite::model::{Limit, Thresholds};
 
-/// Phases of an SMTP submission, in the order the probe records them.
-pub const SMTP_PHASES: &[&str] = &[
-    "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit",
-];
+pub use crate::result::{RETRIEVE_SIDE, SHARED_PHASES, SMTP_PHASES};
 /// Phases of a POP3/IMAP retrieval that do not overlap (`login` already
 /// contains the retrieve side's connect/greeting/starttls/auth).
 pub const RETRIEVE_PHASES: &[&str] = &["login", "delivery", "fetch", "delete", "logout"];
@@ -24,8 +21,8 @@ pub fn judge(obs: &Observation, thresholds: &Thresholds) -> (Status, String) {
     let mut worst = Status::Pass;
     let mut lines: Vec<String> = Vec::new();
     for (phase, limit) in thresholds {
-        for ms in values(obs, phase) {
-            let Some((st, line)) = breach(phase, ms, limit) else {
+        for (name, ms) in values(obs, phase) {
+            let Some((st, line)) = breach(&name, ms, limit) else {
                 continue;
             };
             if st > worst {
@@ -40,20 +37,37 @@ pub fn judge(obs: &Observation, thresholds: &Thresholds) -> (Status, String) {
     (worst, lines.join("; "))
 }
 
-/// Every measured value of `phase`: each recorded occurrence (a roundtrip has
-/// two `connect`s, one per side — each must meet the limit), else a derived
-/// aggregate (`submit`, `retrieve`).
-fn values(obs: &Observation, phase: &str) -> Vec<f64> {
-    let recorded: Vec<f64> = obs
+/// Every measured value of `phase` with the name the message gives it: each
+/// recorded occurrence (a roundtrip has two `connect`s, one per side — each
+/// must meet the limit; the retrieve side's is `retrieve connect`), else a
+/// derived aggregate (`submit`, `retrieve`).
+fn values(obs: &Observation, phase: &str) -> Vec<(String, f64)> {
+    // A round trip records `submit` when the SMTP side is done: what
+    // follows is the POP3/IMAP session.
+    let retrieve_from = obs.phases.iter().position(|p| p.phase == "submit");
+    let recorded: Vec<(String, f64)> = obs
         .phases
         .iter()
-        .filter(|p| p.phase == phase)
-        .map(|p| p.ms)
+        .enumerate()
+        .filter(|(_, p)| p.phase == phase)
+        .map(|(i, p)| {
+            let retrieve_side =
+                SHARED_PHASES.contains(&phase) && retrieve_from.is_some_and(|s| i > s);
+            let name = if retrieve_side {
+                format!("{RETRIEVE_SIDE} {phase}")
+            } else {
+                phase.to_string()
+            };
+            (name, p.ms)
+        })
         .collect();
     if !recorded.is_empty() {
         return recorded;
     }
-    derived(obs, phase).into_iter().collect()
+    derived(obs, phase)
+        .map(|ms| (phase.to_string(), ms))
+        .into_iter()
+        .collect()
 }
 
 /// `submit` = SMTP phases before the retrieve side starts; `retrieve` = the
@@ -215,6 +229,41 @@ mod tests {
             let (s, m) = judge(&obs(&rt), &th(t));
             assert_eq!((s, m.as_str()), (*st, *msg), "{name}");
         }
+    }
+
+    #[test]
+    fn retrieve_side_occurrences_of_shared_phases_are_named_so() {
+        // A round trip: SMTP side, the `submit` mark, then the POP3 side.
+        let rt = obs(&[
+            ("connect", 5.0),
+            ("greeting", 3.0),
+            ("auth", 4.0),
+            ("submit", 40.0),
+            ("connect", 700.0),
+            ("greeting", 2.0),
+            ("auth", 900.0),
+            ("login", 1700.0),
+        ]);
+        let limits = th(&[
+            ("connect", Some(500), None),
+            ("auth", None, Some(800)),
+            ("greeting", Some(1), None),
+        ]);
+        assert_eq!(
+            judge(&rt, &limits),
+            (
+                Status::Critical,
+                "retrieve auth 900ms > critical 800ms".to_string()
+            )
+        );
+        let (st, m) = judge(&rt, &th(&[("connect", Some(500), None)]));
+        assert_eq!(
+            (st, m.as_str()),
+            (Status::Warning, "retrieve connect 700ms > warning 500ms")
+        );
+        // The SMTP side keeps the plain name.
+        let (_, m) = judge(&rt, &th(&[("greeting", Some(2), None)]));
+        assert_eq!(m, "greeting 3ms > warning 2ms");
     }
 
     #[test]

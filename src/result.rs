@@ -256,6 +256,20 @@ impl Observation {
     }
 }
 
+/// Phases of an SMTP submission, in the order the probe records them.
+pub const SMTP_PHASES: &[&str] = &[
+    "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit",
+];
+
+/// Phases both sides of a round trip record: the SMTP session and the
+/// POP3/IMAP session each connect, greet, maybe TLS and authenticate.
+pub const SHARED_PHASES: &[&str] = &["connect", "tls", "greeting", "starttls", "auth"];
+
+/// What the judge calls a retrieve-side occurrence of a shared phase in its
+/// message (`retrieve connect 700ms > warning 500ms`), so neither a reader
+/// nor isolation takes it for the submit host's SMTP.
+pub const RETRIEVE_SIDE: &str = "retrieve";
+
 /// Which component a diagnosis blames. One per root cause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -272,10 +286,30 @@ pub struct Verdict {
     pub cases: Vec<String>,
 }
 
+/// The component of a host a verdict protocol names, for the verdict key:
+/// empty when the fault is the host's whole service — mail access on an MMP
+/// or store (pop3, imap or both), the directory on an LDAP host, the
+/// credentials of an account — else the protocol or role itself (`lmtp`,
+/// `queue`, `smtp`, `dns` ...). The protocol set of a verdict may change from
+/// run to run (one protocol's follow-up flaps); its component does not.
+pub fn component_of(protocol: &str) -> &str {
+    let whole = !protocol.is_empty()
+        && protocol
+            .split('/')
+            .all(|p| matches!(p, "pop3" | "imap" | "ldap" | "auth"));
+    if whole { "" } else { protocol }
+}
+
 impl Verdict {
-    /// Stable identity for alerting: never contains values.
+    /// Stable identity for alerting, the same run after run for one fault:
+    /// host + component (`mmp1`, `store1/lmtp`, `mta1/queue`, `ldap1`,
+    /// `account:ims3`, `monitor/dns`), never the protocol set, the follow-up
+    /// detail or a value.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.host, self.protocol)
+        match component_of(&self.protocol) {
+            "" => self.host.clone(),
+            c => format!("{}/{c}", self.host),
+        }
     }
     /// `store1: lmtp: deliveries deferred — evidence (isolated)`.
     pub fn line(&self) -> String {
@@ -354,6 +388,27 @@ impl CaseResult {
                 Some(e) if e.kind != ErrorKind::Local => NagiosState::Critical,
                 _ => NagiosState::Unknown,
             },
+        }
+    }
+
+    /// The alert identity of this (failing) case: its verdict's key; without
+    /// a verdict (isolation off or out of budget) the key it failed under
+    /// before (`previous`, so an outage keeps one identity through a run
+    /// that could not isolate it), else `unisolated:SUBMIT->RETRIEVE` for a
+    /// round trip (stable whatever the protocol or account) and the case id
+    /// for anything else.
+    pub fn alert_key(&self, previous: Option<&str>) -> String {
+        if let Some(v) = &self.verdict {
+            return v.clone();
+        }
+        if let Some(p) = previous {
+            return p.to_string();
+        }
+        let (submit, retrieve) = (self.label("submit"), self.label("retrieve"));
+        if self.kind == "roundtrip" && !submit.is_empty() && !retrieve.is_empty() {
+            format!("unisolated:{submit}->{retrieve}")
+        } else {
+            self.id.clone()
         }
     }
 }

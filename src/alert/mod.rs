@@ -5,8 +5,11 @@
 //! delivers fire/remind/resolve notices through the matching routes (with
 //! fallbacks; what fails is spooled), refreshes firing alerts on channels
 //! that need it (Alertmanager), pings the heartbeat channels and saves the
-//! state. Alert keys are isolated verdicts (`store1/imap`) when the failing
-//! case has one, else the case id: one alert per root cause, not per path.
+//! state. Alert keys are verdict keys — host + component (`mmp1`,
+//! `store1/lmtp`, `mta1/queue`), the same run after run for one fault — when
+//! the failing case has a verdict; else the key the case last failed under,
+//! else `unisolated:SUBMIT->RETRIEVE` for a round trip or the case id: one
+//! alert per root cause, not per path or protocol.
 
 pub mod channel;
 /// The alerting section of a suite (types and rules live in the suite layer).
@@ -77,11 +80,23 @@ fn severity_of(s: Status) -> &'static str {
     }
 }
 
-/// Failing cases grouped by alert key.
-fn failing_keys(summary: &RunSummary) -> BTreeMap<String, Vec<&CaseResult>> {
+/// Failing cases grouped by alert key ([`CaseResult::alert_key`]). `known`
+/// is the site's alert state: a case without a verdict stays under the
+/// pending or firing key it failed under last time, so a run whose
+/// isolation ran out of budget neither resets nor resolves that alert.
+fn failing_keys<'a>(
+    summary: &'a RunSummary,
+    known: &BTreeMap<String, state::KeyState>,
+) -> BTreeMap<String, Vec<&'a CaseResult>> {
+    let previous = |id: &str| {
+        known
+            .iter()
+            .find(|(_, st)| st.status != state::AlertStatus::Ok && st.cases.iter().any(|c| c == id))
+            .map(|(k, _)| k.as_str())
+    };
     let mut m: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
     for r in summary.results.iter().filter(|r| r.status.is_bad()) {
-        let key = r.verdict.clone().unwrap_or_else(|| r.id.clone());
+        let key = r.alert_key(previous(&r.id));
         m.entry(key).or_default().push(r);
     }
     m
@@ -183,7 +198,7 @@ pub async fn process_at(
             // (always on) still names every failing key of this run.
             tracing::error!(target: "healthmon::alert", "{e}");
             report.errors.push(e.to_string());
-            for (key, cases) in failing_keys(summary) {
+            for (key, cases) in failing_keys(summary, &BTreeMap::new()) {
                 tracing::error!(
                     target: "healthmon::alert",
                     site = %summary.site,
@@ -203,14 +218,15 @@ pub async fn process_at(
     let mut router = Router::new(spec, suite, state_dir, now);
     router.retry_spool(&mut report).await;
 
-    let failing = failing_keys(summary);
+    let keys = file.sites.entry(summary.site.clone()).or_default();
+    let failing = failing_keys(summary, keys);
     let ran: BTreeSet<&str> = summary
         .results
         .iter()
         .filter(|r| r.status != Status::Skipped)
         .map(|r| r.id.as_str())
         .collect();
-    let keys = file.sites.entry(summary.site.clone()).or_default();
+    let failed: BTreeSet<&str> = failing.values().flatten().map(|r| r.id.as_str()).collect();
     let all: BTreeSet<String> = keys
         .keys()
         .cloned()
@@ -232,6 +248,11 @@ pub async fn process_at(
                 message: message_for(summary, &key, &cases),
                 cases: cases.iter().map(|c| c.id.clone()).collect(),
             }
+        } else if st.cases.iter().any(|c| failed.contains(c.as_str())) {
+            // Its cases still fail, now under another key: this run says
+            // nothing about whether the fault is gone (never "resolved"
+            // while the mail still does not flow).
+            Seen::NotRun
         } else if st.cases.iter().any(|c| ran.contains(c.as_str())) || ran.contains(key.as_str()) {
             Seen::Passing
         } else {

@@ -58,7 +58,8 @@ pub struct Notice {
     pub run_id: String,
     pub site: String,
     pub suite: String,
-    /// Alert identity: the isolated verdict (`store1/imap`) or the case id.
+    /// Alert identity: the verdict key, host + component (`store1`,
+    /// `store1/lmtp`), else `unisolated:SUBMIT->RETRIEVE` or the case id.
     pub key: String,
     pub state: NoticeState,
     /// warning, critical or error (the worst of the cases).

@@ -230,7 +230,15 @@ pub async fn run(
             .await
             {
                 Ok(v) => verdicts.extend(v),
-                Err(_) => tracing::warn!("isolation of suite {i} did not finish within {budget:?}"),
+                Err(_) => {
+                    tracing::warn!("isolation of suite {i} did not finish within {budget:?}");
+                    // Its failing round trips alert under the key they last
+                    // failed under, else `unisolated:SUBMIT->RETRIEVE`.
+                    notes.push(format!(
+                        "isolation of {name} did not finish within {}: its failures are not isolated",
+                        crate::suite::duration::Dur(budget)
+                    ));
+                }
             }
         }
         for v in &verdicts {

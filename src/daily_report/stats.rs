@@ -104,30 +104,36 @@ pub struct Incident {
     pub open: bool,
 }
 
-fn key_of(r: &CaseResult) -> String {
-    r.verdict.clone().unwrap_or_else(|| r.id.clone())
-}
-
-/// Failures grouped by alert key (isolated verdict, else case id), as incidents.
+/// Failures grouped by alert key (as the alerts group them:
+/// [`CaseResult::alert_key`], a case without a verdict staying in the
+/// incident it is open in), as incidents.
 pub fn incidents(runs: &[RunSummary]) -> Vec<Incident> {
     let mut open: BTreeMap<String, Incident> = BTreeMap::new();
     let mut done = vec![];
     for run in runs {
         let mut failing: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
         for r in run.results.iter().filter(|r| r.status.is_bad()) {
-            failing.entry(key_of(r)).or_default().push(r);
+            let previous = open
+                .iter()
+                .find(|(_, i)| i.cases.contains(&r.id))
+                .map(|(k, _)| k.as_str());
+            failing.entry(r.alert_key(previous)).or_default().push(r);
         }
+        let failed: Vec<&str> = failing.values().flatten().map(|r| r.id.as_str()).collect();
         let ran: Vec<&str> = run
             .results
             .iter()
             .filter(|r| r.status != Status::Skipped)
             .map(|r| r.id.as_str())
             .collect();
-        // Close incidents whose cases ran and did not fail under the key.
+        // Close incidents whose cases ran and passed (not those whose cases
+        // now fail under another key: the mail still does not flow).
         let closing: Vec<String> = open
             .iter()
             .filter(|(k, i)| {
-                !failing.contains_key(*k) && i.cases.iter().any(|c| ran.contains(&c.as_str()))
+                !failing.contains_key(*k)
+                    && i.cases.iter().any(|c| ran.contains(&c.as_str()))
+                    && !i.cases.iter().any(|c| failed.contains(&c.as_str()))
             })
             .map(|(k, _)| k.clone())
             .collect();

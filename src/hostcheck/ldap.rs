@@ -7,7 +7,6 @@ use ldap3::Scope;
 
 use crate::probe::ldap::Session;
 use crate::result::{ErrorKind, Observation, ProbeError, Status};
-use crate::secret::SecretRef;
 use crate::suite::checks::ldap::DEFAULT_MAX_LAG;
 pub use crate::suite::checks::ldap::LdapSpec;
 use crate::suite::duration::Dur;
@@ -46,12 +45,8 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         );
         return CheckOutcome::error(obs, e);
     };
-    let password = match (&spec.password_env, &spec.password_file) {
-        (Some(v), _) => Some(SecretRef::Env(v.clone())),
-        (None, Some(p)) => Some(SecretRef::File(p.clone())),
-        _ => None,
-    };
-    let password = match password
+    let password = match spec
+        .password_ref()
         .map(|r| r.resolve().map_err(|e| (r, e)))
         .transpose()
     {
@@ -93,14 +88,11 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         .expect_attributes
         .clone()
         .unwrap_or_else(|| vec!["mail".into(), "mailHost".into()]);
-    let template = spec.filter.as_deref().unwrap_or("(mail={mail})");
     let t = Instant::now();
     let mut found = 0usize;
     for (name, acct) in &ctx.suite.accounts {
         let login = ctx.suite.login(name).unwrap_or_default();
-        let filter = template
-            .replace("{mail}", &crate::probe::ldap::escape(&acct.address))
-            .replace("{uid}", &crate::probe::ldap::escape(&login));
+        let filter = spec.filter_for(&acct.address, &login);
         let entries = match s.search(&spec.base, Scope::Subtree, &filter, &want).await {
             Ok(e) => e,
             Err(e) => {

@@ -63,6 +63,12 @@ pub enum Outcome {
     Fail { kind: ErrorKind, message: String },
     /// A queue entry was found.
     Queued { queue: String, reason: String },
+    /// The probe is in the mailbox; `at`: when the store received it, if it
+    /// says (the check runs after the case ended, so this tells a late
+    /// delivery from a probe the MMP did not show).
+    Delivered {
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Searched and not there (queue entry gone, probe absent).
     Absent,
     /// Could not be checked from here (no endpoint, no queue access).
@@ -74,7 +80,7 @@ impl Outcome {
         matches!(self, Outcome::Fail { .. })
     }
     pub fn ok(&self) -> bool {
-        matches!(self, Outcome::Ok(_))
+        matches!(self, Outcome::Ok(_) | Outcome::Delivered { .. })
     }
 }
 
@@ -106,6 +112,15 @@ impl Evidence {
             Outcome::Queued { queue, reason } => {
                 Some(format!("{}: in {queue} queue: {reason}", c.describe()))
             }
+            Outcome::Delivered { at: Some(t) } => Some(format!(
+                "{}: found, received {}",
+                c.describe(),
+                t.format("%Y-%m-%dT%H:%M:%SZ")
+            )),
+            Outcome::Delivered { at: None } => Some(format!(
+                "{}: found (the store gives no delivery time)",
+                c.describe()
+            )),
             Outcome::Absent => Some(format!("{}: not found", c.describe())),
             Outcome::Unknown(why) => Some(format!("{}: not checked ({why})", c.describe())),
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::evidence::{Check, Evidence, Outcome};
 use crate::probe;
 use crate::result::{ErrorKind, Observation, ProbeError};
+use crate::suite::checks::ldap::LdapSpec;
 use crate::suite::model::{Proto, RetrProto, SuiteSpec};
 
 fn fail(e: ProbeError) -> Outcome {
@@ -133,48 +134,76 @@ async fn one(s: &SuiteSpec, c: &Check, step: Duration) -> Outcome {
                 RetrProto::Imap => probe::imap::probe_present(&req, &mut obs).await,
             };
             match r {
-                Ok(true) => Outcome::Ok("probe found".into()),
-                Ok(false) => Outcome::Absent,
+                Ok(probe::pop3::Presence::Found { delivered_at }) => {
+                    Outcome::Delivered { at: delivered_at }
+                }
+                Ok(probe::pop3::Presence::Absent) => Outcome::Absent,
                 Err(e) => fail(e),
             }
         }
-        Check::Ldap { host, account } => {
-            let Some(ep) = s.endpoint_for(host, &[Proto::Ldap, Proto::Ldaps]) else {
-                return Outcome::Unknown(format!("{host} has no ldap endpoint"));
-            };
-            let Some(addr) = s.accounts.get(account).map(|a| a.address.clone()) else {
-                return Outcome::Unknown(format!("unknown account {account}"));
-            };
-            let base = ldap_base(s, host);
-            let filter = format!("(mail={})", probe::ldap::escape(&addr));
-            let q = probe::ldap::Lookup {
-                ep: &ep,
-                bind: None,
-                base: base.as_deref(),
-                filter: &filter,
-                attrs: &["mail"],
-                step_timeout: step,
-            };
-            match probe::ldap::lookup(&q, &mut obs).await {
-                Ok(v) if v.is_empty() => Outcome::Fail {
-                    kind: ErrorKind::PermReject,
-                    message: format!("no entry for {addr}"),
-                },
-                Ok(v) => Outcome::Ok(format!("{} found", v[0].dn)),
-                Err(e) => fail(e),
-            }
-        }
+        Check::Ldap { host, account } => ldap_lookup(s, host, account, step, &mut obs).await,
         Check::Queue { mta, queue_id } => queue_lookup(s, mta, queue_id, step).await,
     }
 }
 
-/// The search base of an LDAP host's ldap check, if the suite declares one.
-fn ldap_base(s: &SuiteSpec, host: &str) -> Option<String> {
-    s.hosts
-        .get(host)?
-        .checks
-        .iter()
-        .find_map(|c| c.hints().ldap_base)
+/// Look the account up on an LDAP host the way the suite's ldap check on
+/// that host does (its bind DN and password, base and filter); without one,
+/// anonymously with `(mail=ADDRESS)` under the first naming context. A
+/// directory that needs a bind is then asked properly, not declared down.
+async fn ldap_lookup(
+    s: &SuiteSpec,
+    host: &str,
+    account: &str,
+    step: Duration,
+    obs: &mut Observation,
+) -> Outcome {
+    let Some(ep) = s.endpoint_for(host, &[Proto::Ldap, Proto::Ldaps]) else {
+        return Outcome::Unknown(format!("{host} has no ldap endpoint"));
+    };
+    let Some(addr) = s.accounts.get(account).map(|a| a.address.clone()) else {
+        return Outcome::Unknown(format!("unknown account {account}"));
+    };
+    let spec = s
+        .hosts
+        .get(host)
+        .and_then(|h| h.checks.iter().find_map(|c| c.hints().ldap));
+    let spec = spec.as_ref();
+    let filter = match spec {
+        Some(l) => l.filter_for(&addr, &s.login(account).unwrap_or_default()),
+        None => LdapSpec::default().filter_for(&addr, ""),
+    };
+    let password = match spec.and_then(|l| l.password_ref()).map(|r| {
+        let d = r.describe();
+        r.resolve()
+            .map_err(|e| format!("ldap bind password ({d}): {e}"))
+    }) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(why)) => return Outcome::Unknown(why),
+    };
+    let bind = match (spec.and_then(|l| l.bind_dn.as_deref()), &password) {
+        (Some(dn), Some(pw)) => Some((dn, pw)),
+        (Some(dn), None) => {
+            return Outcome::Unknown(format!("bind_dn {dn} needs password_env or password_file"));
+        }
+        (None, _) => None,
+    };
+    let q = probe::ldap::Lookup {
+        ep: &ep,
+        bind,
+        base: spec.map(|l| l.base.as_str()),
+        filter: &filter,
+        attrs: &["mail"],
+        step_timeout: step,
+    };
+    match probe::ldap::lookup(&q, obs).await {
+        Ok(v) if v.is_empty() => Outcome::Fail {
+            kind: ErrorKind::PermReject,
+            message: format!("no entry for {filter}"),
+        },
+        Ok(v) => Outcome::Ok(format!("{} found", v[0].dn)),
+        Err(e) => fail(e),
+    }
 }
 
 /// Look a queue id up with `postqueue -j` on an MTA whose queue the monitor

@@ -41,41 +41,91 @@ pub async fn diagnose(
     diagnose_with(results, &failures, &ev, &t)
 }
 
+/// Evidence lines kept per verdict: follow-up findings first, then sample
+/// failing cases.
+const MAX_EVIDENCE: usize = 6;
+
+/// A verdict being assembled from its candidates.
+struct Group {
+    v: Verdict,
+    /// Follow-up findings (what was measured), in first-seen order.
+    found: Vec<String>,
+    /// `case: kind at phase: message` lines.
+    case_lines: Vec<String>,
+}
+
 /// The pure part: failures + evidence → verdicts (table-tested).
+///
+/// Candidates are grouped by verdict key (host + component), so one root
+/// cause is one verdict whatever the protocols its cases used: a stopped MMP
+/// is `mmp1` with protocol `imap/pop3`, not `mmp1/pop3` and `mmp1/imap`.
 pub fn diagnose_with(
     results: &[CaseResult],
     failures: &[Failure],
     ev: &Evidence,
     t: &Topology,
 ) -> Vec<Verdict> {
-    let mut by_key: BTreeMap<(String, String), Verdict> = BTreeMap::new();
-    for f in failures {
+    let mut by_key: BTreeMap<String, Group> = BTreeMap::new();
+    // A monitor that cannot resolve names is one monitor-side verdict.
+    let monitor = rules::monitor_resolver(failures, ev, t, results).map(|(c, cases)| Verdict {
+        host: c.host,
+        protocol: c.protocol,
+        reason: c.reason,
+        evidence: c.evidence,
+        confidence: c.confidence,
+        cases,
+    });
+    let explained = |f: &&Failure| monitor.as_ref().is_some_and(|m| m.cases.contains(&f.case));
+    for f in failures.iter().filter(|f| !explained(f)) {
         let c = rules::decide(f, ev, t);
-        let v = by_key
-            .entry((c.host.clone(), c.protocol.clone()))
-            .or_insert_with(|| Verdict {
-                host: c.host.clone(),
-                protocol: c.protocol.clone(),
-                reason: c.reason.clone(),
-                evidence: vec![],
-                confidence: c.confidence,
-                cases: vec![],
-            });
+        let fresh = Verdict {
+            host: c.host.clone(),
+            protocol: c.protocol.clone(),
+            reason: c.reason.clone(),
+            evidence: vec![],
+            confidence: c.confidence,
+            cases: vec![],
+        };
+        let g = by_key.entry(fresh.key()).or_insert_with(|| Group {
+            v: fresh,
+            found: vec![],
+            case_lines: vec![],
+        });
+        let v = &mut g.v;
+        v.protocol = merge_protocols(&v.protocol, &c.protocol);
         if c.confidence == Confidence::Isolated && v.confidence == Confidence::Suspected {
             v.confidence = Confidence::Isolated;
             v.reason = c.reason.clone();
         }
-        for e in c.evidence {
-            if !e.is_empty() && !v.evidence.contains(&e) && v.evidence.len() < 6 {
-                v.evidence.push(e);
+        let case_prefix = format!("{}: ", f.case);
+        for e in c.evidence.into_iter().filter(|e| !e.is_empty()) {
+            let list = if e.starts_with(&case_prefix) {
+                &mut g.case_lines
+            } else {
+                &mut g.found
+            };
+            if !list.contains(&e) && list.len() < MAX_EVIDENCE {
+                list.push(e);
             }
         }
         v.cases.push(f.case.clone());
     }
-    let mut out: Vec<Verdict> = by_key.into_values().collect();
+    let mut out: Vec<Verdict> = by_key
+        .into_values()
+        .map(|mut g| {
+            // At least one failing case is always shown.
+            g.found.truncate(MAX_EVIDENCE - 1);
+            let room = MAX_EVIDENCE - g.found.len();
+            g.v.evidence = g.found;
+            g.v.evidence.extend(g.case_lines.into_iter().take(room));
+            g.v
+        })
+        .collect();
     for v in &mut out {
         confirm(v, results);
     }
+    let mut out = absorb(out, results);
+    out.extend(monitor);
     out.sort_by(|a, b| {
         b.cases
             .len()
@@ -83,6 +133,13 @@ pub fn diagnose_with(
             .then_with(|| a.key().cmp(&b.key()))
     });
     attach_others(out, results)
+}
+
+/// `imap` + `pop3` → `imap/pop3`: every protocol a verdict's cases failed
+/// on, sorted, each once.
+fn merge_protocols(a: &str, b: &str) -> String {
+    let set: BTreeSet<&str> = a.split('/').chain(b.split('/')).collect();
+    set.into_iter().collect::<Vec<_>>().join("/")
 }
 
 /// Triangulation check: a host blamed while round trips through it in the
@@ -109,6 +166,47 @@ fn confirm(v: &mut Verdict, results: &[CaseResult]) {
     }
 }
 
+/// A suspected verdict whose every case went through the host of an
+/// isolated one (as submit, retrieve or store host) is that fault seen from
+/// a worse angle — e.g. a case that hit its deadline before a follow-up could
+/// say more — and joins it instead of alerting on its own (evidence keeps
+/// what it said). Account, directory and monitor verdicts are not path hosts.
+fn absorb(verdicts: Vec<Verdict>, results: &[CaseResult]) -> Vec<Verdict> {
+    let on_path = |case: &str, host: &str| {
+        results.iter().find(|r| r.id == case).is_some_and(|r| {
+            ["submit", "retrieve", "store"]
+                .iter()
+                .any(|l| r.label(l) == host)
+        })
+    };
+    let (mut isolated, suspected): (Vec<Verdict>, Vec<Verdict>) = verdicts
+        .into_iter()
+        .partition(|v| v.confidence == Confidence::Isolated);
+    let mut out = vec![];
+    for s in suspected {
+        let target = isolated
+            .iter_mut()
+            .filter(|i| !s.host.starts_with("account:") && i.key() != s.key())
+            .filter(|i| s.cases.iter().all(|c| on_path(c, &i.host)))
+            .max_by_key(|i| i.cases.len());
+        match target {
+            Some(i) => {
+                if i.evidence.len() < MAX_EVIDENCE {
+                    i.evidence.push(format!(
+                        "also {} case(s) suspected at {}",
+                        s.cases.len(),
+                        s.line()
+                    ));
+                }
+                i.cases.extend(s.cases);
+            }
+            None => out.push(s),
+        }
+    }
+    out.extend(isolated);
+    out
+}
+
 /// Non-round-trip failures (security probes, host checks) on a blamed host
 /// join that host's verdict instead of alerting on their own.
 fn attach_others(mut verdicts: Vec<Verdict>, results: &[CaseResult]) -> Vec<Verdict> {
@@ -117,13 +215,18 @@ fn attach_others(mut verdicts: Vec<Verdict>, results: &[CaseResult]) -> Vec<Verd
         .filter(|r| r.kind != "roundtrip" && r.status.is_bad())
     {
         let host = r.label("host");
-        if let Some(v) = verdicts
-            .iter_mut()
-            .find(|v| !host.is_empty() && v.host == host)
+        // Could not resolve a name: the monitor's resolver, when it is down.
+        let unresolved = r
+            .observation
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == crate::result::ErrorKind::Resolve);
+        if let Some(v) = verdicts.iter_mut().find(|v| {
+            (unresolved && v.host == "monitor" && v.protocol == "dns")
+                || (!host.is_empty() && v.host == host)
+        }) && !v.cases.contains(&r.id)
         {
-            if !v.cases.contains(&r.id) {
-                v.cases.push(r.id.clone());
-            }
+            v.cases.push(r.id.clone());
         }
     }
     verdicts

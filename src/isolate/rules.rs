@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::evidence::{Check, Evidence, Outcome};
 use super::signature::{Failure, Stage};
-use crate::result::{Confidence, ErrorKind};
+use crate::result::{Confidence, ErrorKind, SMTP_PHASES};
 
 /// The parts of the suite the rules need.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +92,98 @@ fn cand(
 
 fn other(proto: &str) -> &'static str {
     if proto == "imap" { "pop3" } else { "imap" }
+}
+
+/// The host a follow-up check talked to.
+fn check_host(c: &Check) -> &str {
+    match c {
+        Check::Smtp(h) | Check::Lmtp(h) => h,
+        Check::Service { host, .. }
+        | Check::Login { host, .. }
+        | Check::Ldap { host, .. }
+        | Check::Present { host, .. } => host,
+        Check::Queue { mta, .. } => mta,
+    }
+}
+
+/// The monitor's own resolver failing: the names of two or more hosts do
+/// not resolve (in the cases or the follow-ups). That is one monitor-side
+/// fault, not one "cannot resolve" verdict per host: `monitor/dns`, naming
+/// the hosts, explaining every case that failed to resolve. Isolated unless
+/// a passing round trip went through a host addressed by name (then the
+/// resolver works for some names: suspected). One host alone is that
+/// host's name (left to the other rules).
+pub fn monitor_resolver(
+    failures: &[Failure],
+    ev: &Evidence,
+    t: &Topology,
+    results: &[crate::result::CaseResult],
+) -> Option<(Candidate, Vec<String>)> {
+    let unresolved = |k: Option<ErrorKind>| k == Some(ErrorKind::Resolve);
+    let cases: Vec<&Failure> = failures.iter().filter(|f| unresolved(f.kind)).collect();
+    let mut hosts: BTreeSet<String> = cases.iter().filter_map(|f| f.host.clone()).collect();
+    for (c, o) in &ev.0 {
+        if let Outcome::Fail { kind, .. } = o
+            && unresolved(Some(*kind))
+        {
+            hosts.insert(check_host(c).to_string());
+        }
+    }
+    if hosts.len() < 2 || cases.is_empty() {
+        return None;
+    }
+    let named = |h: &str| {
+        t.addresses
+            .get(h)
+            .is_some_and(|a| a.parse::<std::net::IpAddr>().is_err())
+    };
+    let resolved_elsewhere = results.iter().any(|r| {
+        r.kind == "roundtrip"
+            && r.status == crate::result::Status::Pass
+            && (named(r.label("submit")) || named(r.label("retrieve")))
+    });
+    let listed: Vec<String> = hosts
+        .iter()
+        .map(|h| match t.addresses.get(h) {
+            Some(a) if a != h => format!("{h} ({a})"),
+            _ => h.clone(),
+        })
+        .collect();
+    let mut evidence: Vec<String> = cases
+        .iter()
+        .map(|f| format!("{}: {}", f.case, f.message))
+        .take(3)
+        .collect();
+    evidence.extend(
+        ev.0.iter()
+            .filter(|(_, o)| {
+                matches!(
+                    o,
+                    Outcome::Fail {
+                        kind: ErrorKind::Resolve,
+                        ..
+                    }
+                )
+            })
+            .filter_map(|(c, _)| ev.line(c))
+            .take(2),
+    );
+    let c = cand(
+        "monitor",
+        "dns",
+        format!(
+            "the monitor cannot resolve host names ({} hosts: {}): check its resolver, not the site",
+            hosts.len(),
+            listed.join(", ")
+        ),
+        evidence,
+        if resolved_elsewhere {
+            Confidence::Suspected
+        } else {
+            Confidence::Isolated
+        },
+    );
+    Some((c, cases.iter().map(|f| f.case.clone()).collect()))
 }
 
 /// Follow-up checks for one failure. Deduplicated across failures by the caller.
@@ -179,6 +271,32 @@ fn fail_reason(ev: &Evidence, c: &Check) -> Option<String> {
     }
 }
 
+/// A probe the store received less than this before the case stopped
+/// waiting counts as late: store timestamps have one-second resolution, the
+/// last poll came up to a backoff step before the deadline, and the store's
+/// clock may be a little off ours.
+const LATE_SLACK: chrono::Duration = chrono::Duration::seconds(2);
+
+/// `delivered late: the probe reached store1 12s after the deadline`.
+fn late_reason(
+    store: &str,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    ended: chrono::DateTime<chrono::Utc>,
+) -> String {
+    match at {
+        Some(t) if t > ended => format!(
+            "delivered late: the probe reached {store} {}s after the deadline",
+            ((t - ended).num_milliseconds() + 999) / 1000
+        ),
+        Some(_) => {
+            format!("delivered late: the probe reached {store} just as the case stopped waiting")
+        }
+        None => format!(
+            "delivered late: the probe reached {store} after the case stopped looking (the store gives no delivery time)"
+        ),
+    }
+}
+
 /// The candidate verdict for one failing case.
 pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
     use Confidence::*;
@@ -209,7 +327,23 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
             account: f.account.clone(),
         })
         .collect();
-    let ldap_all_down = !ldap_checks.is_empty() && ldap_checks.iter().all(|c| ev.failed(c));
+    // Down means not answering. A refused bind (the monitor's credentials)
+    // or a search that finds nothing (an anonymous search under ACLs) is an
+    // answer: it does not make the directory the cause of a store outage.
+    let not_answering = |c: &Check| {
+        matches!(
+            ev.get(c),
+            Some(Outcome::Fail {
+                kind: ErrorKind::Refused
+                    | ErrorKind::Timeout
+                    | ErrorKind::Tls
+                    | ErrorKind::Protocol
+                    | ErrorKind::Resolve,
+                ..
+            })
+        )
+    };
+    let ldap_all_down = !ldap_checks.is_empty() && ldap_checks.iter().all(not_answering);
     let ldap_symptom = matches!(f.stage, Stage::Delivery | Stage::Retrieve)
         || (f.stage == Stage::Submit && f.kind == Some(ErrorKind::TempReject));
     if ldap_all_down && ldap_symptom {
@@ -344,6 +478,14 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                     );
                 }
             }
+            // Blame for a probe that did not get through the delivery path
+            // in time: the MTA that holds it (the same key whether it was
+            // late or never came, so one slow queue stays one alert).
+            let mta = t
+                .mtas_behind(&f.submit)
+                .first()
+                .cloned()
+                .unwrap_or_else(|| f.submit.clone());
             if let Some(tok) = &f.token {
                 let c = Check::Present {
                     host: f.store.clone(),
@@ -351,24 +493,46 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                     account: f.account.clone(),
                     token: tok.clone(),
                 };
-                if ev.ok(&c) && !f.direct {
-                    return cand(
-                        &f.retrieve,
-                        &f.protocol,
-                        format!(
-                            "probe is in the mailbox on {} but not visible through {}",
-                            f.store, f.retrieve
+                // The check ran after the case ended: found now is not found
+                // in time. Only a probe the store had received well before
+                // the case stopped waiting was missed by the retrieve side.
+                if let Some(Outcome::Delivered { at }) = ev.get(&c) {
+                    let evidence = vec![ev.line(&c).unwrap_or_default(), queued, case_line];
+                    let early = at.filter(|t| *t + LATE_SLACK <= f.ended_at);
+                    return match early {
+                        None => cand(
+                            &mta,
+                            "queue",
+                            late_reason(&f.store, *at, f.ended_at),
+                            evidence,
+                            Suspected,
                         ),
-                        vec![ev.line(&c).unwrap_or_default(), case_line],
-                        Suspected,
-                    );
+                        Some(t) if !f.direct => cand(
+                            &f.retrieve,
+                            &f.protocol,
+                            format!(
+                                "probe is in the mailbox on {} (received {}s before the case stopped waiting) but was not visible through {}",
+                                f.store,
+                                (f.ended_at - t).num_seconds(),
+                                f.retrieve
+                            ),
+                            evidence,
+                            Suspected,
+                        ),
+                        Some(t) => cand(
+                            &f.store,
+                            &f.protocol,
+                            format!(
+                                "probe is in the mailbox on {} (received {}s before the case stopped waiting) but the case did not find it",
+                                f.store,
+                                (f.ended_at - t).num_seconds()
+                            ),
+                            evidence,
+                            Suspected,
+                        ),
+                    };
                 }
             }
-            let mta = t
-                .mtas_behind(&f.submit)
-                .first()
-                .cloned()
-                .unwrap_or_else(|| f.submit.clone());
             cand(
                 &mta,
                 "queue",
@@ -480,9 +644,13 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
             )
         }
         Stage::Slow => {
-            let (host, proto) = match f.phase.as_str() {
-                "connect" | "greeting" | "ehlo" | "starttls" | "auth" | "mail" | "rcpt"
-                | "data" | "quit" | "submit" => (f.submit.clone(), "smtp".to_string()),
+            // The judge names a retrieve-side connect/greeting/TLS/auth
+            // `retrieve <phase>`: a bare one is the SMTP side's.
+            let p = f.phase.as_str();
+            let (host, proto) = match p {
+                _ if SMTP_PHASES.contains(&p) || p == "tls" || p == "submit" => {
+                    (f.submit.clone(), "smtp".to_string())
+                }
                 "delivery" => (f.store.clone(), "lmtp".to_string()),
                 "total" => (f.submit.clone(), "roundtrip".to_string()),
                 _ => (f.retrieve.clone(), f.protocol.clone()),

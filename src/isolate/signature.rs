@@ -1,6 +1,6 @@
 //! What a finished case says about where it broke: the input of the rules.
 
-use crate::result::{CaseResult, ErrorKind, Status};
+use crate::result::{CaseResult, ErrorKind, RETRIEVE_SIDE, SHARED_PHASES, SMTP_PHASES, Status};
 
 /// The part of a round trip that went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,22 +39,24 @@ pub struct Failure {
     pub message: String,
     pub queue_id: Option<String>,
     pub token: Option<String>,
+    /// When the case ended (wall clock): it had stopped waiting for the
+    /// probe by then, so a probe the store received later arrived late.
+    pub ended_at: chrono::DateTime<chrono::Utc>,
 }
 
-const SUBMIT_PHASES: &[&str] = &[
-    "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit",
-];
-
-/// The phase with the largest share of the time over its own threshold is
-/// named in the judge's message (`delivery 12.3s > critical 10s`): take the
-/// first word.
+/// The phase over its threshold is named first in the judge's message
+/// (`delivery 12.3s > critical 10s`); a retrieve-side occurrence of a phase
+/// both sides have is `retrieve connect 700ms > …`, kept as `retrieve
+/// connect` so it is never taken for the submit host's SMTP.
 fn slow_phase(message: &str) -> String {
-    message
-        .split_whitespace()
-        .next()
-        .unwrap_or("total")
-        .trim_end_matches(':')
-        .to_string()
+    let mut words = message.split_whitespace();
+    let first = words.next().unwrap_or("total").trim_end_matches(':');
+    match words.next() {
+        Some(p) if first == RETRIEVE_SIDE && SHARED_PHASES.contains(&p) => {
+            format!("{first} {p}")
+        }
+        _ => first.to_string(),
+    }
 }
 
 /// `None` for passing cases and for cases that are not round trips.
@@ -65,9 +67,17 @@ pub fn failure_of(r: &CaseResult) -> Option<Failure> {
     let obs = &r.observation;
     let (stage, phase, kind, host, message) = match &obs.error {
         Some(e) => {
-            let submit_side = e.protocol.as_deref() == Some("smtp")
-                || (e.host.as_deref() == Some(r.label("submit"))
-                    && SUBMIT_PHASES.contains(&e.phase.as_str()));
+            // The error's protocol says which side failed; only an error
+            // without one falls back to host + phase name (the retrieve side
+            // has connect/greeting/starttls/auth phases too, and the submit
+            // and retrieve host may be one machine).
+            let submit_side = match e.protocol.as_deref() {
+                Some(p) => p == "smtp",
+                None => {
+                    e.host.as_deref() == Some(r.label("submit"))
+                        && SMTP_PHASES.contains(&e.phase.as_str())
+                }
+            };
             let stage = match e.kind {
                 ErrorKind::Local => Stage::Local,
                 ErrorKind::NotArrived => Stage::Delivery,
@@ -109,5 +119,6 @@ pub fn failure_of(r: &CaseResult) -> Option<Failure> {
         message,
         queue_id: obs.facts.get("queue_id").cloned(),
         token: obs.facts.get("token").cloned(),
+        ended_at: r.started_at + chrono::Duration::milliseconds(r.duration_ms.ceil() as i64),
     })
 }

@@ -63,7 +63,12 @@ pub fn classify(e: &ldap3::LdapError) -> ErrorKind {
         _ => {}
     }
     let s = e.to_string().to_ascii_lowercase();
-    if s.contains("refused") {
+    if s.contains("lookup address")
+        || s.contains("name resolution")
+        || s.contains("name or service not known")
+    {
+        ErrorKind::Resolve
+    } else if s.contains("refused") {
         ErrorKind::Refused
     } else if s.contains("timeout") || s.contains("timed out") || s.contains("elapsed") {
         ErrorKind::Timeout
@@ -330,20 +335,7 @@ fn ms(t: Instant) -> f64 {
 }
 
 /// Escape a value for use inside an LDAP filter (RFC 4515).
-pub fn escape(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '*' => s.push_str("\\2a"),
-            '(' => s.push_str("\\28"),
-            ')' => s.push_str("\\29"),
-            '\\' => s.push_str("\\5c"),
-            '\0' => s.push_str("\\00"),
-            c => s.push(c),
-        }
-    }
-    s
-}
+pub use crate::suite::checks::ldap::escape;
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,33 @@ pub struct Retrieved {
     pub reaped: usize,
 }
 
+/// What a read-only look for a probe found (isolation's "is it on the
+/// store?", asked after the case ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    /// In the mailbox. `delivered_at`: when the store received it (IMAP
+    /// INTERNALDATE, POP3 the newest Received header), if it says: a probe
+    /// found after the case gave up may simply have arrived late.
+    Found {
+        delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+impl Presence {
+    pub fn is_found(&self) -> bool {
+        matches!(self, Presence::Found { .. })
+    }
+}
+
+/// The date of the newest (topmost) Received header of a message or header
+/// section: when its last hop, the store's delivery, received it.
+pub fn newest_received(headers: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
+    let msg = mail_parser::MessageParser::default().parse_headers(headers)?;
+    let d = msg.received_all().next()?.date.as_ref()?;
+    chrono::DateTime::from_timestamp(d.to_timestamp(), 0)
+}
+
 /// Whose a message is, judged from its header section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
@@ -433,6 +460,19 @@ pub fn sasl_plain(login: &str, password: &crate::secret::Secret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_received_is_the_topmost_hop() {
+        let h = b"Received: from mta1 by store1.example.test (Dovecot) with LMTP id x\r\n\tfor <ims1@example.test>; Tue, 10 Jan 2001 00:05:09 +0100\r\n\
+Received: from client by mta1.example.test with ESMTPS id Q1; Tue, 10 Jan 2001 00:05:03 +0100\r\n\
+Subject: x\r\n\r\n";
+        assert_eq!(
+            newest_received(h).map(|d| d.to_rfc3339()),
+            Some("2001-01-09T23:05:09+00:00".into())
+        );
+        assert_eq!(newest_received(b"Subject: no hops\r\n\r\n"), None);
+        assert_eq!(newest_received(b"Received: garbage\r\n\r\n"), None);
+    }
 
     const CASE: &str = "rndtrip/ims1/mta1/mmp1/pop3";
     const SITE: &str = "local";

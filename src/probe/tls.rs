@@ -159,9 +159,7 @@ pub fn cert_not_after(der: &[u8]) -> Option<i64> {
 
 /// `2027-11-28` for a unix timestamp (report lines).
 pub fn date(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| unix.to_string())
+    crate::fmt::day(unix)
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn server_name_str(n: &ServerName<'_>) -> String {
 }
 
 fn date(unix: i64) -> String {
-    super::tls::date(unix)
+    crate::fmt::day(unix)
 }
 
 /// Name and dates of a pinned certificate (the chain is the pin itself).

@@ -250,9 +250,11 @@ impl Conn {
         let addr = ep.addr();
         let addrs: Vec<_> =
             match tokio::time::timeout_at(deadline, tokio::net::lookup_host(&addr)).await {
+                // A resolver that does not answer is a resolution failure
+                // (isolation tells the monitor's resolver from the site).
                 Err(_) => {
                     return Err(err(
-                        ErrorKind::Timeout,
+                        ErrorKind::Resolve,
                         format!("resolving {addr} timed out"),
                     ));
                 }

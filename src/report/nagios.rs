@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! HEALTHMON CRITICAL - 2 of 32 cases failed: store1 imap, mta2 smtp | 'cases'=32;;;0; 'failed'=2;;;0;
-//! CRITICAL rndtrip/ims1/mta1/store1/imap: retrieve: ... (store1/imap)
+//! CRITICAL rndtrip/ims1/mta1/store1/imap: retrieve: ... (store1)
 //! 32 cases run, 30 passed, 0 skipped in 12.3s | 'rndtrip/ims1/mta1/mmp1/pop3'=812ms;5000;15000;0;
 //! 'rndtrip/ims1/mta1/mmp1/pop3 delivery'=301ms;3000;10000;0;
 //! ```

@@ -271,7 +271,7 @@ DATE COLLECTED: 10 Jan 2001
     #[test]
     fn verdict_line_wins_and_other_kinds_are_left_out() {
         let mut c = case("a", Status::Error, "login: refused", "2001-01-10T00:05:04Z");
-        c.verdict = Some("store1/imap".into());
+        c.verdict = Some("store1".into());
         let mut h = case("h", Status::Error, "x", "2001-01-10T00:05:04Z");
         h.kind = "host".into();
         let mut r = run(vec![c, h]);

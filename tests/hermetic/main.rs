@@ -15,6 +15,7 @@ mod alert {
     mod alertmanager;
     mod channels;
     mod deadline;
+    mod flaps;
     mod smtp;
 }
 mod app {
@@ -28,6 +29,9 @@ mod case {
 }
 mod hostcheck {
     mod queue;
+}
+mod isolate {
+    mod followup;
 }
 mod cmd {
     mod check;

@@ -60,7 +60,7 @@ pub fn case(id: &str, status: Status, verdict: Option<&str>, at: DateTime<Utc>) 
 }
 
 /// A run at minute `min`: two paths through store1 failing with the verdict
-/// store1/imap when `failing`, one healthy path through store2 always.
+/// store1 when `failing`, one healthy path through store2 always.
 pub fn run(min: i64, failing: bool) -> RunSummary {
     let at = t(min);
     let bad = if failing {
@@ -68,7 +68,7 @@ pub fn run(min: i64, failing: bool) -> RunSummary {
     } else {
         Status::Pass
     };
-    let v = failing.then_some("store1/imap");
+    let v = failing.then_some("store1");
     let results = vec![
         case("rndtrip/ims1/mta1/mmp1/imap", bad, v, at),
         case("rndtrip/ims2/mta1/mmp1/imap", bad, v, at),
@@ -89,6 +89,12 @@ pub fn run(min: i64, failing: bool) -> RunSummary {
     } else {
         vec![]
     };
+    summary(min, results, verdicts)
+}
+
+/// A 20 s run `run-MIN` of site and suite `local` at minute `min`.
+pub fn summary(min: i64, results: Vec<CaseResult>, verdicts: Vec<Verdict>) -> RunSummary {
+    let at = t(min);
     RunSummary {
         run_id: format!("run-{min}"),
         site: "local".into(),

@@ -79,7 +79,7 @@ pub fn path(spec: &str, status: Status, ms: f64) -> CaseResult {
     ];
     let id = format!("rndtrip/{account}/{submit}/{retrieve}/{proto}");
     let mut r = result(id, "roundtrip", &labels, status, message, obs);
-    r.verdict = (status == Status::Error).then(|| format!("{store}/{proto}"));
+    r.verdict = (status == Status::Error).then(|| verdict(store, proto, &[]).key());
     r
 }
 

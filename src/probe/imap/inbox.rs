@@ -108,6 +108,38 @@ impl Session<'_> {
         Ok(v)
     }
 
+    /// `UID FETCH uid (UID INTERNALDATE)`: when the server received the
+    /// message (None when it does not say or says something unparsable).
+    pub(super) async fn internal_date(
+        &mut self,
+        phase: &str,
+        uid: u32,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ProbeError> {
+        let d = self
+            .ok(
+                phase,
+                &format!("UID FETCH {uid} (UID INTERNALDATE)"),
+                SMALL_LITERAL,
+            )
+            .await?;
+        for r in &d.untagged {
+            let Ok(Parsed::Fetch { items, .. }) = r.parse() else {
+                continue;
+            };
+            if fetch_uid(&items) != Some(uid) {
+                continue;
+            }
+            let date = items
+                .iter()
+                .find(|(k, _)| k == "INTERNALDATE")
+                .and_then(|(_, v)| r.bytes(v))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(parse_internal_date);
+            return Ok(date);
+        }
+        Ok(None)
+    }
+
     /// One wait slice of the backoff schedule (~25 ms doubling to 500 ms).
     /// With IDLE the slice is spent idling (a server that pushes EXISTS at
     /// once wakes us at once) and ended with DONE, whose completion makes the
@@ -228,6 +260,14 @@ impl Session<'_> {
     }
 }
 
+/// An IMAP date-time (`"17-Jul-1996 02:44:25 -0700"`, the day may be
+/// space-padded), RFC 3501.
+fn parse_internal_date(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_str(s.trim(), "%d-%b-%Y %H:%M:%S %z")
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}
+
 fn fetch_uid(items: &[(String, Val)]) -> Option<u32> {
     items
         .iter()
@@ -241,6 +281,20 @@ fn fetch_uid(items: &[(String, Val)]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_dates_parse_with_and_without_padding() {
+        let utc = |s: &str| parse_internal_date(s).map(|d| d.to_rfc3339());
+        assert_eq!(
+            utc("17-Jul-1996 02:44:25 -0700"),
+            Some("1996-07-17T09:44:25+00:00".into())
+        );
+        assert_eq!(
+            utc(" 7-Jul-1996 02:44:25 +0000"),
+            Some("1996-07-07T02:44:25+00:00".into())
+        );
+        assert_eq!(utc("yesterday"), None);
+    }
 
     #[test]
     fn fetch_uid_reads_atom() {

@@ -25,13 +25,14 @@ use crate::secret::Secret;
 use crate::suite::resolve::Endpoint;
 
 pub use self::client::{CMD_BUDGET, MAX_UNTAGGED, refusal_kind};
-pub use super::probe_msg::{RetrieveRequest, Retrieved};
+pub use super::probe_msg::{Presence, RetrieveRequest, Retrieved};
 
-/// Login and look for the token once (read-only EXAMINE; no wait, no delete).
+/// Login and look for the token once (read-only EXAMINE; no wait, no
+/// delete); when found, its INTERNALDATE says when the store got it.
 pub async fn probe_present(
     req: &RetrieveRequest<'_>,
     obs: &mut Observation,
-) -> Result<bool, ProbeError> {
+) -> Result<Presence, ProbeError> {
     let mut s = open(
         req.ep,
         Some((req.login, req.password)),
@@ -41,11 +42,17 @@ pub async fn probe_present(
     .await?;
     let r = async {
         s.select("select", false).await?;
-        s.marked("select", req.token, req).await
+        let marks = s.marked("select", req.token, req).await?;
+        let ours = only(&marks, Mark::Ours);
+        let Some(&uid) = ours.first() else {
+            return Ok(Presence::Absent);
+        };
+        Ok(Presence::Found {
+            delivered_at: s.internal_date("select", uid).await?,
+        })
     }
-    .await
-    .map(|v| only(&v, Mark::Ours));
-    finish(s, r, obs).await.map(|v| !v.is_empty())
+    .await;
+    finish(s, r, obs).await
 }
 
 /// Login only (a wrong password must give `Err(kind == Auth)`).
@@ -224,7 +231,7 @@ impl Mailbox for ImapMailbox<'_> {
         obs.transcript
             .push("* follow-up session: is the probe still there?".into());
         obs.transcript.extend(scratch.transcript);
-        r
+        r.map(|p| matches!(p, Presence::Found { .. }))
     }
 
     /// Drop the connection: no EXPUNGE (and never CLOSE) is sent.

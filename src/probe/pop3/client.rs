@@ -323,7 +323,11 @@ impl Session<'_> {
     }
 
     /// `TOP n 0` → header section; `Err(text)` when the server refuses it.
-    async fn top(&mut self, phase: &str, n: u64) -> Result<Result<Vec<u8>, String>, ProbeError> {
+    pub(super) async fn top(
+        &mut self,
+        phase: &str,
+        n: u64,
+    ) -> Result<Result<Vec<u8>, String>, ProbeError> {
         let line = format!("TOP {n} 0");
         if let Reply::Err(t) = self.cmd_shown(phase, &line, &line).await? {
             return Ok(Err(t));

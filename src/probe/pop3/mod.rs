@@ -25,13 +25,14 @@ use crate::suite::resolve::Endpoint;
 
 pub use self::client::{FULL_UIDL_MAX, SCAN_NEWEST};
 pub use self::reply::{MultiLine, Push, Reply, err_kind, parse_reply, parse_stat, parse_uidl};
-pub use super::probe_msg::{RetrieveRequest, Retrieved};
+pub use super::probe_msg::{Presence, RetrieveRequest, Retrieved};
 
-/// Login and look for the token once (no wait, no delete).
+/// Login and look for the token once (no wait, no delete); when found, the
+/// date of its newest Received header says when the store got it.
 pub async fn probe_present(
     req: &RetrieveRequest<'_>,
     obs: &mut Observation,
-) -> Result<bool, ProbeError> {
+) -> Result<Presence, ProbeError> {
     let mut s = open(
         req.ep,
         Some((req.login, req.password)),
@@ -39,10 +40,18 @@ pub async fn probe_present(
         obs,
     )
     .await?;
-    let r = s.scan(req, &mut HashMap::new()).await;
-    finish_readonly(s, r, obs)
-        .await
-        .map(|sc| !sc.ours.is_empty())
+    let r = async {
+        let scan = s.scan(req, &mut HashMap::new()).await?;
+        let Some(&n) = scan.ours.first() else {
+            return Ok(Presence::Absent);
+        };
+        let head = s.top("delivery", n).await?;
+        Ok(Presence::Found {
+            delivered_at: head.ok().as_deref().and_then(probe_msg::newest_received),
+        })
+    }
+    .await;
+    finish_readonly(s, r, obs).await
 }
 
 /// Login only (a wrong password must give `Err(kind == Auth)`).
@@ -214,7 +223,7 @@ impl Mailbox for Pop3Mailbox<'_> {
         obs.transcript
             .push("* follow-up session: is the probe still there?".into());
         obs.transcript.extend(scratch.transcript);
-        r
+        r.map(|p| matches!(p, Presence::Found { .. }))
     }
 
     async fn abandon(&mut self) {

@@ -11,7 +11,7 @@ use crate::suite::limit::NumLimit;
 use crate::suite::pos::{join_index, join_key};
 use crate::suite::proto::Proto;
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LdapSpec {
     #[serde(default)]
@@ -42,6 +42,44 @@ pub struct LdapSpec {
     /// Default 60s.
     #[serde(default)]
     pub max_replication_lag: Option<Dur>,
+}
+
+impl LdapSpec {
+    /// The bind password's reference (`password_env` or `password_file`).
+    pub fn password_ref(&self) -> Option<crate::secret::SecretRef> {
+        use crate::secret::SecretRef;
+        match (&self.password_env, &self.password_file) {
+            (Some(v), _) => Some(SecretRef::Env(v.clone())),
+            (None, Some(p)) => Some(SecretRef::File(p.clone())),
+            _ => None,
+        }
+    }
+
+    /// The search filter for one account: `filter` (default
+    /// `(mail={mail})`) with `{mail}` and `{uid}` filled in, escaped.
+    pub fn filter_for(&self, mail: &str, uid: &str) -> String {
+        self.filter
+            .as_deref()
+            .unwrap_or("(mail={mail})")
+            .replace("{mail}", &escape(mail))
+            .replace("{uid}", &escape(uid))
+    }
+}
+
+/// Escape a value for use inside an LDAP filter (RFC 4515).
+pub fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '*' => s.push_str("\\2a"),
+            '(' => s.push_str("\\28"),
+            ')' => s.push_str("\\29"),
+            '\\' => s.push_str("\\5c"),
+            '\0' => s.push_str("\\00"),
+            c => s.push(c),
+        }
+    }
+    s
 }
 
 /// Replication lag tolerated when the suite does not say.
@@ -102,7 +140,7 @@ impl CheckKind for LdapSpec {
 
     fn hints(&self) -> Hints {
         Hints {
-            ldap_base: Some(self.base.clone()),
+            ldap: Some(self.clone()),
             ..Hints::default()
         }
     }

@@ -47,8 +47,9 @@ pub trait CheckKind {
 /// Facts a host check knows that isolation's follow-up checks can use.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Hints {
-    /// Search base of the host's directory.
-    pub ldap_base: Option<String>,
+    /// How the host's directory is looked up (bind DN and password
+    /// reference, base, filter): isolation asks it the same way.
+    pub ldap: Option<ldap::LdapSpec>,
     /// Postfix config directory of the host (`postqueue -c DIR`).
     pub queue_config_dir: Option<PathBuf>,
 }
@@ -269,7 +270,10 @@ mod tests {
             .collect();
         assert_eq!(files, ["pw"]);
         let hints: Vec<Hints> = checks.iter().map(|c| c.hints()).collect();
-        assert_eq!(hints[0].ldap_base.as_deref(), Some("dc=x"));
+        assert_eq!(
+            hints[0].ldap.as_ref().map(|l| l.base.as_str()),
+            Some("dc=x")
+        );
         let dir = hints[1].queue_config_dir.as_deref();
         assert_eq!(dir, Some(Path::new("/etc/postfix")));
         assert_eq!(hints[2], Hints::default());

@@ -98,14 +98,14 @@ alerting:
     assert!(alerts(&am).await.is_empty(), "nothing before the threshold");
 
     let r = process_at(Utc::now(), &run(5, true), &s, &state).await;
-    assert_eq!(r.fired, vec!["store1/imap"], "{r:?}");
+    assert_eq!(r.fired, vec!["store1"], "{r:?}");
     assert!(r.failed.is_empty(), "{r:?}");
     let list = alerts(&am).await;
     assert_eq!(list.len(), 1, "{list:#?}");
     let a = &list[0];
     assert_eq!(
         a["labels"],
-        serde_json::json!({"alertname": "HealthmonFault", "site": "local", "component": "store1/imap", "severity": "critical"})
+        serde_json::json!({"alertname": "HealthmonFault", "site": "local", "component": "store1", "severity": "critical"})
     );
     assert!(
         a["annotations"]["summary"]
@@ -129,7 +129,7 @@ alerting:
     let posts = rx.take();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].path, "/api/v2/alerts");
-    assert_eq!(posts[0].json()[0]["labels"]["component"], "store1/imap");
+    assert_eq!(posts[0].json()[0]["labels"]["component"], "store1");
 
     // Still failing, no new notice: refreshed (same labels, no duplicate).
     let r = process_at(Utc::now(), &run(10, true), &s, &state).await;
@@ -142,7 +142,7 @@ alerting:
     assert_eq!(alerts(&am).await.len(), 1, "one pass does not resolve");
     assert_eq!(rx.take().len(), 1, "still firing: refreshed");
     let r = process_at(Utc::now(), &run(20, false), &s, &state).await;
-    assert_eq!(r.resolved, vec!["store1/imap"]);
+    assert_eq!(r.resolved, vec!["store1"]);
     let resolved = rx.take();
     assert_eq!(resolved.len(), 1);
     let ends =

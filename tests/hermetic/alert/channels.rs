@@ -48,7 +48,7 @@ async fn one_alert_per_verdict_survives_restart_reminds_and_resolves() {
 
     // Run 2 (a new process, same state dir): fires once, for the verdict.
     let r = process_at(t(5), &run(5, true), &s, &state).await;
-    assert_eq!(r.fired, vec!["store1/imap"], "{r:?}");
+    assert_eq!(r.fired, vec!["store1"], "{r:?}");
     assert!(
         r.failed.is_empty() && r.spooled.is_empty() && r.errors.is_empty(),
         "{r:?}"
@@ -72,7 +72,7 @@ async fn one_alert_per_verdict_survives_restart_reminds_and_resolves() {
         "run_id": "run-5",
         "site": "local",
         "suite": "local",
-        "key": "store1/imap",
+        "key": "store1",
         "state": "firing",
         "severity": "critical",
         "host": "store1",
@@ -96,7 +96,7 @@ async fn one_alert_per_verdict_survives_restart_reminds_and_resolves() {
     assert_eq!(recorded(d.path()), vec![expected.clone()]);
     let env = std::fs::read_to_string(d.path().join("env.log")).unwrap();
     for l in [
-        "HEALTHMON_KEY=store1/imap",
+        "HEALTHMON_KEY=store1",
         "HEALTHMON_STATE=firing",
         "HEALTHMON_SEVERITY=critical",
         "HEALTHMON_SITE=local",
@@ -116,7 +116,7 @@ async fn one_alert_per_verdict_survives_restart_reminds_and_resolves() {
     assert!(rx.take().is_empty());
     // One hour after the first notice: a reminder, once.
     let r = process_at(t(65), &run(65, true), &s, &state).await;
-    assert_eq!(r.reminded, vec!["store1/imap"]);
+    assert_eq!(r.reminded, vec!["store1"]);
     let reqs = rx.take();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].json()["state"], "reminder");
@@ -126,7 +126,7 @@ async fn one_alert_per_verdict_survives_restart_reminds_and_resolves() {
     let r = process_at(t(70), &run(70, false), &s, &state).await;
     assert!(r.resolved.is_empty());
     let r = process_at(t(75), &run(75, false), &s, &state).await;
-    assert_eq!(r.resolved, vec!["store1/imap"]);
+    assert_eq!(r.resolved, vec!["store1"]);
     let reqs = rx.take();
     assert_eq!(reqs.len(), 1);
     let b = reqs[0].json();
@@ -179,10 +179,10 @@ alerting:
     // Webhook answers 500: the fallback delivers, nothing is spooled.
     rx.set_status(500);
     let r = process_at(t(0), &run(0, true), &s, &state).await;
-    assert_eq!(r.fired, vec!["store1/imap"]);
+    assert_eq!(r.fired, vec!["store1"]);
     assert_eq!(
         r.delivered,
-        vec!["store1/imap firing -> main/script (fallback for hook)"]
+        vec!["store1 firing -> main/script (fallback for hook)"]
     );
     assert!(
         r.failed
@@ -197,7 +197,7 @@ alerting:
     // Both fail (script exits 3): the resolve notice is spooled.
     std::fs::write(d.path().join("exit"), "3").unwrap();
     let r = process_at(t(5), &run(5, false), &s, &state).await;
-    assert_eq!(r.resolved, vec!["store1/imap"]);
+    assert_eq!(r.resolved, vec!["store1"]);
     assert_eq!(r.spooled.len(), 1, "{r:?}");
     assert!(
         r.failed.iter().any(|f| f.contains("exit status 3")),
@@ -209,7 +209,7 @@ alerting:
     // Next run (new failure fires again) while the webhook is still down:
     // the spooled item stays first, the new one queues behind it.
     let r = process_at(t(10), &run(10, true), &s, &state).await;
-    assert_eq!(r.fired, vec!["store1/imap"]);
+    assert_eq!(r.fired, vec!["store1"]);
     let items: Vec<_> = spool::list(&state)
         .iter()
         .map(|p| spool::read(p).unwrap())
@@ -289,7 +289,7 @@ alerting:
         ("GET", "/ping", 0)
     );
     let r = process_at(t(5), &run(5, true), &s, &state).await;
-    assert_eq!(r.fired, vec!["store1/imap"]);
+    assert_eq!(r.fired, vec!["store1"]);
     let mut paths: Vec<String> = rx.take().into_iter().map(|q| q.path).collect();
     paths.sort();
     assert_eq!(paths, ["/ping", "/stores"]);
@@ -318,7 +318,7 @@ async fn corrupt_state_is_set_aside_not_fatal() {
     // The new state file is valid and has the key pending.
     let st: serde_json::Value =
         serde_json::from_slice(&std::fs::read(state.join("alert-state.json")).unwrap()).unwrap();
-    assert_eq!(st["sites"]["local"]["store1/imap"]["status"], "pending");
+    assert_eq!(st["sites"]["local"]["store1"]["status"], "pending");
 }
 
 #[tokio::test]

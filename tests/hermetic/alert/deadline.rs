@@ -67,7 +67,10 @@ alerting:
             r.failed.iter().any(|f| f.contains("within 1s")),
             "tls {tls}: {r:?}"
         );
-        assert!(spool_text(&state).contains("store1/imap"), "tls {tls}");
+        assert!(
+            spool_text(&state).contains("\"key\": \"store1\""),
+            "tls {tls}"
+        );
         // The state was saved: the next run knows the alert fired.
         assert!(state.join("alert-state.json").exists(), "tls {tls}");
     }

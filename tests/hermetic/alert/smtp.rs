@@ -44,13 +44,9 @@ alerting:
 
     let state = d.path().join("state");
     let r = process_at(t(0), &run(0, true), &s, &state).await;
-    assert_eq!(
-        r.delivered,
-        vec!["store1/imap firing -> mail/mail"],
-        "{r:?}"
-    );
+    assert_eq!(r.delivered, vec!["store1 firing -> mail/mail"], "{r:?}");
     let r = process_at(t(5), &run(5, false), &s, &state).await;
-    assert_eq!(r.resolved, vec!["store1/imap"]);
+    assert_eq!(r.resolved, vec!["store1"]);
     let got = mails.lock().unwrap();
     assert_eq!(got.len(), 2, "{got:?}");
     let m = &got[0];
@@ -65,7 +61,7 @@ alerting:
     assert_eq!(m.auth, [format!("AUTH PLAIN {b64}")]);
     assert!(
         m.data
-            .contains("Subject: [healthmon local] FIRING critical store1/imap"),
+            .contains("Subject: [healthmon local] FIRING critical store1"),
         "{}",
         m.data
     );
@@ -77,7 +73,7 @@ alerting:
     assert!(
         got[1]
             .data
-            .contains("Subject: [healthmon local] RESOLVED critical store1/imap")
+            .contains("Subject: [healthmon local] RESOLVED critical store1")
     );
 }
 

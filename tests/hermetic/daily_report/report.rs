@@ -129,7 +129,7 @@ fn fixture(reports: &Path) -> usize {
                 P2,
                 *s2,
                 if failing { 30000.0 } else { ms + 500.0 },
-                failing.then_some("store2/imap"),
+                failing.then_some("store2"),
                 *t,
             ),
             host_case(
@@ -225,7 +225,7 @@ fn numbers_incidents_baseline_and_csv() {
         inc,
         [
             ("host/mta1/queue", 2, 6 * 3600, false),
-            ("store2/imap", 2, 6 * 3600, false),
+            ("store2", 2, 6 * 3600, false),
             (P1, 1, 6 * 3600 - 300, false)
         ]
     );
@@ -244,7 +244,7 @@ fn numbers_incidents_baseline_and_csv() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&daily_report::render_json::render(&r)).unwrap();
-    assert_eq!(json["incidents"][1]["key"], "store2/imap");
+    assert_eq!(json["incidents"][1]["key"], "store2");
 }
 
 #[test]
@@ -370,5 +370,5 @@ fn html_renders_in_headless_chromium_with_chart_points() {
     let q = svg(&dom, "queues");
     assert_eq!(count(q, "<polyline"), 3);
     assert_eq!(count(q, "<circle"), 12);
-    assert!(dom.contains("<td>store2/imap</td>"));
+    assert!(dom.contains("<td>store2</td>"));
 }

@@ -68,7 +68,7 @@ alerting:
     assert_eq!(b["body_type"], "text/html");
     assert_eq!(b["body"].as_str().unwrap(), file);
     assert_eq!(b["report"]["runs"], 4);
-    assert_eq!(b["report"]["incidents"][0]["key"], "store1/imap");
+    assert_eq!(b["report"]["incidents"][0]["key"], "store1");
     assert_eq!(b["report"]["incidents"][0]["failed_runs"], 2);
 
     let m = mails.lock().unwrap();

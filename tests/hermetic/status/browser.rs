@@ -87,7 +87,7 @@ fn script_swaps_the_live_part_without_reload() {
         "the live part was not swapped"
     );
     assert!(
-        dom.contains("data-key=\"store1/imap\""),
+        dom.contains("data-key=\"store1\""),
         "verdict of the new run missing"
     );
 

@@ -168,10 +168,10 @@ fn cells_are_coloured_by_status_in_a_fixed_grid() {
         .split("</details>")
         .next()
         .unwrap();
-    assert!(cell.contains("title=\"rndtrip/ims1/mta1/store1/imap — error — 20 ms — login: connection refused — verdict store1/imap\""), "{cell}");
+    assert!(cell.contains("title=\"rndtrip/ims1/mta1/store1/imap — error — 20 ms — login: connection refused — verdict store1\""), "{cell}");
     assert!(cell.contains("<b>Last error</b>: phase <code>login</code>, refused at store1 imap: connection refused"), "{cell}");
     assert!(
-        cell.contains("<code>store1/imap</code> store1 refuses imap"),
+        cell.contains("<code>store1</code> store1 refuses imap"),
         "{cell}"
     );
     assert!(
@@ -218,7 +218,7 @@ fn skipped_case_shows_its_previous_result_and_verdict_since() {
     let v = &doc.verdicts[0];
     assert_eq!(
         (v.key.as_str(), v.open, v.state.as_str()),
-        ("store1/imap", true, "open")
+        ("store1", true, "open")
     );
     assert_eq!(v.since, t(0));
     // A later run without it: resolved, still listed, after open ones.
@@ -303,7 +303,7 @@ fn api_json_is_the_runs_structured_results() {
     // The JSON keeps the verdict's own fields at top level (flattened).
     let raw: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(raw["verdicts"][0]["host"], "store1");
-    assert_eq!(raw["verdicts"][0]["key"], "store1/imap");
+    assert_eq!(raw["verdicts"][0]["key"], "store1");
 
     // The page is built from the same document: same cells, same statuses.
     let (code, head, html) = get(&addr, "/", "");
@@ -375,7 +375,7 @@ fn case_history_over_runs() {
             ("r3".to_string(), Status::Pass)
         ]
     );
-    assert_eq!(h[0].points[0].verdict.as_deref(), Some("store1/imap"));
+    assert_eq!(h[0].points[0].verdict.as_deref(), Some("store1"));
     // Skipped runs leave no point; unknown ids and a missing suffix are 404.
     let (_, _, body) = get(
         &addr,
@@ -479,7 +479,7 @@ fn verdict_state_follows_the_alert_state() {
         inp.alerts
             .entry("isp".into())
             .or_default()
-            .insert("store1/imap".into(), ks);
+            .insert("store1".into(), ks);
         let doc = model::build(&inp);
         let v = doc.verdicts[0].clone();
         (v.state, v.since, v.alert.map(|a| a.status))
@@ -504,7 +504,7 @@ fn verdict_state_follows_the_alert_state() {
     // The page says so, in the verdict row.
     let html = page::live(&doc);
     assert!(
-        html.contains("data-key=\"store1/imap\" data-state=\"open\""),
+        html.contains("data-key=\"store1\" data-state=\"open\""),
         "{html}"
     );
 }

@@ -107,12 +107,14 @@ fn show(s: &RunSummary) -> String {
     o
 }
 
-/// The fault run: exactly one verdict, on `host` with a protocol containing
-/// `proto`; the `healthy` cases pass; the run stays within its budget.
-fn check(s: &RunSummary, took: Duration, host: &str, proto: &str, healthy: &[&str]) {
+/// The fault run: exactly one verdict, keyed `key` (host + component, the
+/// alert identity), on `host` with a protocol containing `proto`; the
+/// `healthy` cases pass; the run stays within its budget.
+fn check(s: &RunSummary, took: Duration, key: &str, host: &str, proto: &str, healthy: &[&str]) {
     let info = show(s);
     assert_eq!(s.verdicts.len(), 1, "expected one verdict:\n{info}");
     let v = &s.verdicts[0];
+    assert_eq!(v.key(), key, "{info}");
     assert_eq!(v.host, host, "{info}");
     assert!(
         v.protocol.contains(proto),
@@ -173,7 +175,7 @@ fn isolates_each_fault_of_the_matrix() {
         let only = ["rndtrip/ims1/mta1/*", "rndtrip/ims3/mta1/*"];
         let f = Fault::new(&["stop", "store1"], &["start", "store1"]);
         let (s, took) = run(&suite, &reports, &only);
-        check(&s, took, "store1", "imap", &["rndtrip/ims3/*"]);
+        check(&s, took, "store1", "store1", "imap", &["rndtrip/ims3/*"]);
         assert!(s.verdicts[0].protocol.contains("pop3"));
         drop(f);
         passes_after_repair(&suite, &reports, &only);
@@ -190,22 +192,32 @@ fn isolates_each_fault_of_the_matrix() {
             &["repair", "lmtp-down", "store1"],
         );
         let (s, took) = run(&suite, &reports, &only);
-        check(&s, took, "store1", "lmtp", &["rndtrip/ims3/*"]);
+        check(
+            &s,
+            took,
+            "store1/lmtp",
+            "store1",
+            "lmtp",
+            &["rndtrip/ims3/*"],
+        );
         drop(f);
         passes_after_repair(&suite, &reports, &only);
     }
-    // 3. mmp1 stopped → mmp1; the same users via mmp2 and the store pass.
+    // 3. mmp1 stopped → mmp1, one verdict for both its protocols; the same
+    //    users via mmp2 and the store pass.
     {
-        let only = ["rndtrip/ims1/mta1/*/pop3"];
+        let only = ["rndtrip/ims1/mta1/*"];
         let f = Fault::new(&["stop", "mmp1"], &["start", "mmp1"]);
         let (s, took) = run(&suite, &reports, &only);
         check(
             &s,
             took,
             "mmp1",
+            "mmp1",
             "pop3",
             &["rndtrip/ims1/mta1/mmp2/*", "rndtrip/ims1/mta1/store1/*"],
         );
+        assert_eq!(s.verdicts[0].protocol, "imap/pop3", "{}", show(&s));
         drop(f);
         passes_after_repair(&suite, &reports, &only);
     }
@@ -221,6 +233,7 @@ fn isolates_each_fault_of_the_matrix() {
         check(
             &s,
             took,
+            "mta2/smtp",
             "mta2",
             "smtp",
             &["rndtrip/ims2/lb/*", "rndtrip/ims2/mta1/*"],
@@ -236,7 +249,14 @@ fn isolates_each_fault_of_the_matrix() {
         ];
         let f = Fault::new(&["fault", "hold", "mta1"], &["repair", "hold", "mta1"]);
         let (s, took) = run(&suite, &reports, &only);
-        check(&s, took, "mta1", "queue", &["rndtrip/ims4/mta2/*"]);
+        check(
+            &s,
+            took,
+            "mta1/queue",
+            "mta1",
+            "queue",
+            &["rndtrip/ims4/mta2/*"],
+        );
         drop(f);
         passes_after_repair(&suite, &reports, &only);
     }
@@ -248,7 +268,7 @@ fn isolates_each_fault_of_the_matrix() {
         ];
         let f = Fault::new(&["stop", "ldap1"], &["start", "ldap1"]);
         let (s, took) = run(&suite, &reports, &only);
-        check(&s, took, "ldap1", "ldap", &[]);
+        check(&s, took, "ldap1", "ldap1", "ldap", &[]);
         drop(f);
         passes_after_repair(&suite, &reports, &only);
     }
@@ -264,7 +284,14 @@ fn isolates_each_fault_of_the_matrix() {
             &["repair", "badpass", "ims3"],
         );
         let (s, took) = run(&suite, &reports, &only);
-        check(&s, took, "account:ims3", "auth", &["rndtrip/ims4/*"]);
+        check(
+            &s,
+            took,
+            "account:ims3",
+            "account:ims3",
+            "auth",
+            &["rndtrip/ims4/*"],
+        );
         drop(f);
         passes_after_repair(&suite, &reports, &only);
     }
@@ -277,7 +304,7 @@ fn isolates_each_fault_of_the_matrix() {
         ];
         let f = Fault::new(&["fault", "hang", "store2"], &["repair", "hang", "store2"]);
         let (s, took) = run(&suite, &reports, &only);
-        check(&s, took, "store2", "", &["rndtrip/ims1/*"]);
+        check(&s, took, "store2", "store2", "", &["rndtrip/ims1/*"]);
         assert!(
             s.verdicts[0].reason.contains("not responding"),
             "{}",

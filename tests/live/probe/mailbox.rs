@@ -95,7 +95,7 @@ async fn users_mail_and_flags_survive_probes_and_reaping() {
             "pop3" => pop3::probe_present(&r, &mut o2).await,
             _ => imap::probe_present(&r, &mut o2).await,
         };
-        assert!(!present.unwrap());
+        assert!(!present.unwrap().is_found());
     }
 
     // 3. Exactly the same mail, flags and UIDs; none of this test's probes left.

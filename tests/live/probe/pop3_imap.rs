@@ -81,7 +81,7 @@ async fn round_trip(
         _ => imap::probe_present(&r, &mut o2).await,
     };
     assert!(
-        !present.unwrap(),
+        !present.unwrap().is_found(),
         "{proto} probe still present after retrieve"
     );
     eprintln!(
@@ -418,4 +418,55 @@ async fn capabilities_without_login() {
     // After STARTTLS the server no longer offers STARTTLS (caps were re-read).
     assert!(!caps.iter().any(|x| x == "STARTTLS"), "{caps:?}");
     assert!(obs.facts["banner"].contains("Dovecot"), "{:?}", obs.facts);
+}
+
+/// Isolation's "is the probe on the store?" look says when the store
+/// received it (POP3: the newest Received header; IMAP: INTERNALDATE), so a
+/// probe delivered after a case gave up is told from one the MMP hid.
+#[tokio::test]
+async fn a_present_probe_says_when_the_store_received_it() {
+    let _g = site::site_shared();
+    let pw = password("ims2");
+    let tok = token();
+    let cid = case("present");
+    let to = "ims2@example.test";
+    let before = chrono::Utc::now();
+    submit(to, &probe_message(&tok, &cid, to)).await;
+    let started = Instant::now();
+    for (proto, ep) in [
+        ("pop3", mailprobe::pop3("store1")),
+        ("imap", mailprobe::imap("store1")),
+    ] {
+        let r = req(&ep, "ims2", &pw, &tok, &cid, Duration::from_secs(20));
+        let found = loop {
+            let mut obs = Observation::default();
+            let p = match proto {
+                "pop3" => pop3::probe_present(&r, &mut obs).await,
+                _ => imap::probe_present(&r, &mut obs).await,
+            }
+            .unwrap_or_else(|e| panic!("{proto}: {e}\n{}", transcript(&obs)));
+            if p.is_found() || started.elapsed() > Duration::from_secs(15) {
+                break p;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let pop3::Presence::Found {
+            delivered_at: Some(at),
+        } = found
+        else {
+            panic!("{proto}: {found:?}");
+        };
+        // Second resolution, same clock on the loopback site.
+        let slack = chrono::Duration::seconds(2);
+        assert!(
+            at >= before - slack && at <= chrono::Utc::now() + slack,
+            "{proto}: received {at}, submitted {before}"
+        );
+    }
+    // Take it away again.
+    let ep = mailprobe::imap("store1");
+    let r = req(&ep, "ims2", &pw, &tok, &cid, Duration::from_secs(10));
+    imap::retrieve(&r, &mut Observation::default())
+        .await
+        .expect("the probe is deleted");
 }

@@ -22,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub mod ldap;
 pub mod smtp;
 
 /// Longest client line a fake reads (the fake is bounded too).

@@ -22,6 +22,7 @@ use crate::support::fakes;
 
 use std::time::{Duration, Instant};
 
+use crate::support::fakes::ldap::*;
 use crate::support::fakes::{FakeServer, Peer, TestPki};
 use healthmon::probe::ldap::{Entry, Lookup, lookup};
 use healthmon::result::{ErrorKind, Observation, ProbeError};
@@ -35,72 +36,6 @@ const STEP: Duration = Duration::from_millis(800);
 /// deadline forever, and the hermetic binary runs rows side by side.
 const BOUND: Duration = Duration::from_secs(5);
 const PASSWORD: &str = "Ld4p-hostile-Secret";
-
-// ------------------------------------------------------------------ BER
-
-/// Definite length, short or long form.
-fn ber_len(n: usize) -> Vec<u8> {
-    if n < 128 {
-        return vec![n as u8];
-    }
-    let b = (n as u64).to_be_bytes();
-    let skip = b.iter().take_while(|&&x| x == 0).count();
-    let mut v = vec![0x80 | (8 - skip) as u8];
-    v.extend_from_slice(&b[skip..]);
-    v
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    v.extend(ber_len(content.len()));
-    v.extend_from_slice(content);
-    v
-}
-
-/// LDAPMessage { id, op } with op already encoded.
-fn message(id: u8, op: &[u8]) -> Vec<u8> {
-    let mut c = tlv(0x02, &[id]);
-    c.extend_from_slice(op);
-    tlv(0x30, &c)
-}
-
-/// An LDAPResult body (resultCode, matchedDN, diagnosticMessage) under `tag`.
-fn result(tag: u8, code: u8, text: &[u8]) -> Vec<u8> {
-    let mut c = tlv(0x0a, &[code]);
-    c.extend(tlv(0x04, b""));
-    c.extend(tlv(0x04, text));
-    tlv(tag, &c)
-}
-
-const BIND_RESPONSE: u8 = 0x61;
-const SEARCH_DONE: u8 = 0x65;
-
-fn search_entry(id: u8, dn: &str, attr: &str, value: &str) -> Vec<u8> {
-    let vals = tlv(0x31, &tlv(0x04, value.as_bytes()));
-    let mut pa = tlv(0x04, attr.as_bytes());
-    pa.extend(vals);
-    let attrs = tlv(0x30, &tlv(0x30, &pa));
-    let mut c = tlv(0x04, dn.as_bytes());
-    c.extend(attrs);
-    message(id, &tlv(0x64, &c))
-}
-
-/// Read one client LDAPMessage; its message id and protocol-op tag.
-async fn request(p: &mut Peer) -> Option<(u8, u8)> {
-    let head = p.bytes(2).await?;
-    let len = if head[1] < 128 {
-        head[1] as usize
-    } else {
-        let n = (head[1] & 0x7f) as usize;
-        p.bytes(n)
-            .await?
-            .iter()
-            .fold(0usize, |a, &b| (a << 8) | b as usize)
-    };
-    let body = p.bytes(len).await?;
-    // body: 02 01 ID, then the op's tag.
-    Some((body[2], body[3]))
-}
 
 // ------------------------------------------------------------------ runs
 
