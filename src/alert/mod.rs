@@ -61,9 +61,16 @@ const LOCK_BUDGET: Duration = Duration::from_secs(60);
 
 /// Entry point for the runner/daemon: [`process_at`] with the wall clock,
 /// isolated so that even a bug cannot take the run down with it.
-pub async fn process(summary: &RunSummary, suite: &SuiteSpec, state_dir: &Path) -> AlertReport {
+/// `until`: an outer deadline (plugin mode) the alert step must also end by.
+pub async fn process(
+    summary: &RunSummary,
+    suite: &SuiteSpec,
+    state_dir: &Path,
+    until: Option<std::time::Instant>,
+) -> AlertReport {
     let (s, su, d) = (summary.clone(), suite.clone(), state_dir.to_path_buf());
-    match tokio::spawn(async move { process_at(Utc::now(), &s, &su, &d).await }).await {
+    let work = async move { process_until(Utc::now(), &s, &su, &d, until).await };
+    match tokio::spawn(work).await {
         Ok(r) => r,
         Err(e) => AlertReport {
             errors: vec![format!("alert processing failed: {e}")],
@@ -187,6 +194,17 @@ pub async fn process_at(
     suite: &SuiteSpec,
     state_dir: &Path,
 ) -> AlertReport {
+    process_until(now, summary, suite, state_dir, None).await
+}
+
+/// [`process_at`] whose sends also end by `until`.
+pub async fn process_until(
+    now: DateTime<Utc>,
+    summary: &RunSummary,
+    suite: &SuiteSpec,
+    state_dir: &Path,
+    until: Option<std::time::Instant>,
+) -> AlertReport {
     let mut report = AlertReport::default();
     let default_spec = AlertingSpec::default();
     let spec = suite.alerting.as_ref().unwrap_or(&default_spec);
@@ -215,7 +233,7 @@ pub async fn process_at(
         tracing::error!(target: "healthmon::alert", "{w}");
         report.errors.push(w);
     }
-    let mut router = Router::new(spec, suite, state_dir, now);
+    let mut router = Router::new(spec, suite, state_dir, now).until(until);
     router.retry_spool(&mut report).await;
 
     let keys = file.sites.entry(summary.site.clone()).or_default();

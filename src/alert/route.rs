@@ -43,6 +43,14 @@ impl<'a> Router<'a> {
         }
     }
 
+    /// End the step by `until` too (plugin mode's deadline), if earlier.
+    pub fn until(mut self, until: Option<std::time::Instant>) -> Self {
+        if let Some(u) = until {
+            self.deadline = self.deadline.min(Instant::from_std(u));
+        }
+        self
+    }
+
     /// Does `route` take this alert notice?
     pub fn matches(&self, route: &RouteSpec, n: &Notice) -> bool {
         if route.alerts == Some(false) {

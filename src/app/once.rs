@@ -31,6 +31,9 @@ pub struct Request<'a> {
     pub textfile: Option<PathBuf>,
     /// Written after the file reports, before alerts (a stdout format).
     pub stdout: Option<Box<dyn Reporter>>,
+    /// The alert step ends by then at the latest (plugin mode's `-t`), so
+    /// what it could not send is spooled rather than cut off mid-send.
+    pub alert_until: Option<std::time::Instant>,
 }
 
 /// How a run ended.
@@ -102,7 +105,7 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
     let mut alert_errors = Vec::new();
     if req.alerts {
         for s in suites {
-            let a = crate::alert::process(&summary, &s.spec, &state_dir).await;
+            let a = crate::alert::process(&summary, &s.spec, &state_dir, req.alert_until).await;
             alert_errors.extend(a.errors.into_iter().chain(a.failed));
         }
     }
@@ -128,6 +131,7 @@ mod tests {
             total: (None, None),
             textfile: None,
             stdout: None,
+            alert_until: None,
         }
     }
 

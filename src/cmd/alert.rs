@@ -136,7 +136,7 @@ fn go(args: Args) -> Result<i32, i32> {
                     exit::CONFIG
                 })?;
             let dir = state_dir(&sd, &s);
-            let r = runtime()?.block_on(crate::alert::process(&summary, &s, &dir));
+            let r = runtime()?.block_on(crate::alert::process(&summary, &s, &dir, None));
             println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
             Ok(if r.errors.is_empty() {
                 exit::OK

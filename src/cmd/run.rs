@@ -212,6 +212,9 @@ fn config_reason(diags: &[Diagnostic]) -> String {
 /// alerts, with progress on stderr. A run still going at `deadline` is
 /// dropped — its tasks aborted, their child processes killed, the run lock
 /// released — before this returns [`Stopped::TimedOut`].
+/// Time the alert step leaves before a `-t` deadline to spool and save.
+const ALERT_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub fn execute(
     args: &Args,
     ready: Prepared,
@@ -232,6 +235,9 @@ pub fn execute(
         total: (args.warning, args.critical),
         textfile: args.textfile.clone(),
         stdout,
+        // A second before the plugin's deadline: notices not sent by then
+        // are spooled and the state written, not lost with the run.
+        alert_until: deadline.map(|d| d.checked_sub(ALERT_MARGIN).unwrap_or(d)),
     };
     let work = async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

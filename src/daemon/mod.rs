@@ -261,6 +261,7 @@ async fn run_suite(
         total: (None, None),
         textfile: None,
         stdout: None,
+        alert_until: None,
     };
     // Nobody listens to progress events in the daemon: a closed receiver is fine.
     let (tx, _) = tokio::sync::mpsc::unbounded_channel();

@@ -327,7 +327,7 @@ async fn unusable_state_dir_is_reported_not_a_panic() {
     let not_a_dir = d.path().join("file");
     std::fs::write(&not_a_dir, b"x").unwrap();
     let s = suite("");
-    let r = healthmon::alert::process(&run(0, true), &s, &not_a_dir).await;
+    let r = healthmon::alert::process(&run(0, true), &s, &not_a_dir, None).await;
     assert_eq!(r.errors.len(), 1, "{r:?}");
     assert!(r.fired.is_empty() && r.delivered.is_empty());
 }
