@@ -68,3 +68,50 @@ fn checked_in_site_log_agrees_with_pflogsumm() {
         "fixture should hold a reject: {t}"
     );
 }
+
+/// Postfix reused queue id 93212548946 two seconds apart on the test site
+/// (seen in CI). healthmon counts both messages; pflogsumm 1.1.5 skips the
+/// second one's size and charges its delivery with the first one's. The
+/// slack the live comparison allows is exactly that message.
+#[test]
+fn a_reused_queue_id_is_counted_twice_by_us_and_once_by_pflogsumm() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("maillog");
+    let q = "93212548946";
+    let mut text = String::new();
+    for (t, client, size) in [
+        ("23:24:50", "127.0.5.1", 909),
+        ("23:24:52", "127.0.0.1", 1080),
+    ] {
+        text.push_str(&format!(
+            "Dec  2 {t} mta1 postfix/smtpd[1]: {q}: client=unknown[{client}]\n\
+             Dec  2 {t} mta1 postfix/qmgr[2]: {q}: from=<a@example.test>, size={size}, nrcpt=1 (queue active)\n\
+             Dec  2 {t} mta1 postfix/lmtp[3]: {q}: to=<b@example.test>, relay=s[127.0.2.1]:24, delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 ok)\n\
+             Dec  2 {t} mta1 postfix/qmgr[2]: {q}: removed\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let ours = logstats_json(&[&log]);
+    assert_eq!(ours["total"]["received"], 2);
+    assert_eq!(ours["total"]["bytes_received"], 909 + 1080);
+    assert_eq!(ours["total"]["bytes_delivered"], 909 + 1080);
+    let theirs = pflogsumm(&log, None);
+    let bytes = |label: &str| {
+        theirs
+            .iter()
+            .find(|(l, _, _)| l == label)
+            .map(|(_, v, u)| v * u)
+    };
+    assert_eq!(
+        bytes("bytes received"),
+        Some(909),
+        "pflogsumm's quirk changed"
+    );
+    assert_eq!(reused_queue_id_bytes(&log), 1080);
+    assert_agree_within(
+        &ours,
+        &theirs,
+        "reused queue id",
+        reused_queue_id_bytes(&log),
+    );
+}
