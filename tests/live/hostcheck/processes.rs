@@ -26,7 +26,7 @@ async fn instances_told_apart_by_cmdline_and_cwd_and_limits_judged() {
     let o = run(
         &suite,
         "store1",
-        spec(r"processes: {expect: [{label: dv, cmdline: 'dovecot -c \S*/store1/dovecot\.conf', max: 0, max_rss_mb: 0.01}]}"),
+        spec(r"processes: {expect: [{label: dv, cmdline: 'dovecot -c \S*/mailsite/store1/dovecot\.conf', max: 0, max_rss_mb: 0.01}]}"),
     )
     .await;
     assert_eq!(o.status, Status::Critical, "{o:?}");
