@@ -83,6 +83,42 @@ fn is_hostile_unicode(c: char) -> bool {
     matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xFEFF | 0xFFFE | 0xFFFF)
 }
 
+/// A bounded transcript: the first half of [`MAX_TRANSCRIPT`] lines and the
+/// latest half are kept, with one line counting what was dropped between.
+/// The start shows the session, the end the step that failed (or the
+/// deletions that committed) — a head-only cut would hide exactly that.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    head: Vec<String>,
+    tail: std::collections::VecDeque<String>,
+    omitted: usize,
+}
+
+impl Transcript {
+    pub fn push(&mut self, line: String) {
+        if self.head.len() < MAX_TRANSCRIPT / 2 {
+            self.head.push(line);
+            return;
+        }
+        if self.tail.len() == MAX_TRANSCRIPT - MAX_TRANSCRIPT / 2 {
+            self.tail.pop_front();
+            self.omitted += 1;
+        }
+        self.tail.push_back(line);
+    }
+
+    /// Everything kept, in order; the transcript is empty afterwards.
+    pub fn take(&mut self) -> Vec<String> {
+        let mut t = std::mem::take(&mut self.head);
+        if self.omitted > 0 {
+            t.push(format!("* {} transcript lines omitted", self.omitted));
+            self.omitted = 0;
+        }
+        t.extend(std::mem::take(&mut self.tail));
+        t
+    }
+}
+
 /// How a client command line is shown in a transcript: credentials replaced
 /// by `<redacted>` (SMTP/POP3 AUTH, POP3 PASS, IMAP LOGIN/AUTHENTICATE).
 pub fn redact_command(line: &str) -> String {
@@ -208,8 +244,7 @@ async fn connect_any(
 pub struct Conn {
     stream: Option<Box<dyn Stream>>,
     buf: Vec<u8>,
-    transcript: Vec<String>,
-    omitted: usize,
+    transcript: Transcript,
     bytes_read: u64,
     /// The TCP socket under any TLS layer (for TCP_QUICKACK).
     fd: Option<std::os::fd::RawFd>,
@@ -290,8 +325,7 @@ impl Conn {
                 Ok(Conn {
                     stream: Some(Box::new(s)),
                     buf: Vec::new(),
-                    transcript: Vec::new(),
-                    omitted: 0,
+                    transcript: Transcript::default(),
                     bytes_read: 0,
                     fd,
                     host: ep.host.clone(),
@@ -606,30 +640,17 @@ impl Conn {
     }
 
     fn log(&mut self, prefix: &str, bytes: &[u8]) {
-        if self.transcript.len() < MAX_TRANSCRIPT {
-            let line = format!("{prefix}{}", sanitize(bytes, MAX_TEXT));
-            self.transcript.push(line);
-        } else {
-            self.omitted += 1;
-        }
+        let line = format!("{prefix}{}", sanitize(bytes, MAX_TEXT));
+        self.transcript.push(line);
     }
 
     fn push_transcript(&mut self, line: String) {
-        if self.transcript.len() < MAX_TRANSCRIPT {
-            self.transcript.push(line);
-        } else {
-            self.omitted += 1;
-        }
+        self.transcript.push(line);
     }
 
-    /// The transcript so far (bounded; a final line counts what was dropped).
+    /// The transcript so far (bounded, see [`Transcript`]).
     pub fn take_transcript(&mut self) -> Vec<String> {
-        let mut t = std::mem::take(&mut self.transcript);
-        if self.omitted > 0 {
-            t.push(format!("* {} more transcript lines omitted", self.omitted));
-            self.omitted = 0;
-        }
-        t
+        self.transcript.take()
     }
 
     /// Close politely (TLS close_notify); errors are irrelevant by now.
@@ -785,5 +806,27 @@ mod tests {
                 proptest::prop_assert_eq!(redact_command(&line), shown);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod transcript_tests {
+    use super::{MAX_TRANSCRIPT, Transcript};
+
+    #[test]
+    fn keeps_the_start_and_the_end() {
+        let mut t = Transcript::default();
+        for i in 0..1000 {
+            t.push(format!("line {i}"));
+        }
+        let v = t.take();
+        assert_eq!(v.len(), MAX_TRANSCRIPT + 1);
+        assert_eq!(v[0], "line 0");
+        assert_eq!(v[MAX_TRANSCRIPT / 2], "* 800 transcript lines omitted");
+        assert_eq!(v.last().map(String::as_str), Some("line 999"));
+        assert!(t.take().is_empty());
+        // Short transcripts are kept whole, no marker.
+        t.push("a".into());
+        assert_eq!(t.take(), vec!["a".to_string()]);
     }
 }

@@ -47,7 +47,7 @@ pub(super) struct Session<'a> {
     pub(super) logged_in_at: Option<Instant>,
     /// Transcript so far, with message contents (TOP/RETR bodies: the
     /// user's own mail headers) replaced by a line count.
-    log: Vec<String>,
+    log: wire::Transcript,
 }
 
 impl Session<'_> {
@@ -474,16 +474,12 @@ impl Session<'_> {
     }
 
     fn push_log(&mut self, line: String) {
-        if self.log.len() < wire::MAX_TRANSCRIPT {
-            self.log.push(line);
-        } else if self.log.len() == wire::MAX_TRANSCRIPT {
-            self.log.push("* further transcript lines omitted".into());
-        }
+        self.log.push(line);
     }
 
     pub(super) fn flush(&mut self, obs: &mut Observation) {
         self.keep_transcript();
-        obs.transcript.append(&mut self.log);
+        obs.transcript.extend(self.log.take());
         probe_msg::add_bytes_received(obs, self.conn.bytes_read());
     }
 }
@@ -514,7 +510,7 @@ pub(super) async fn open<'a>(
         step,
         caps: Vec::new(),
         logged_in_at: None,
-        log: Vec::new(),
+        log: wire::Transcript::default(),
     };
     match open_steps(&mut s, auth, obs).await {
         Ok(()) => {
