@@ -1,4 +1,4 @@
-//! The eight faults of `faults.rs` on variant b of the site
+//! The eight faults of `faults.rs` (plus deferred deliveries) on variant b of the site
 //! (`tests/site/mailsite --variant b`: perdition MMPs, self-signed `CA:TRUE`
 //! server certificates, a different store user database, 127.1.x.y), run
 //! with a suite written the way a new user writes one from the README:
@@ -228,6 +228,18 @@ fn variant_b_isolates_each_fault_with_a_new_users_suite() {
             "mta1 queue on hold",
             &["fault", "hold", "mta1"],
             &["repair", "hold", "mta1"],
+            &[
+                "rndtrip/ims4/mta1/store2/pop3",
+                "rndtrip/ims4/mta2/store2/pop3",
+            ],
+            "mta1/queue",
+            &["rndtrip/ims4/mta2/*"],
+            0,
+        ),
+        (
+            "mta1 deliveries deferred (defer_transports = lmtp)",
+            &["fault", "defer", "mta1"],
+            &["repair", "defer", "mta1"],
             &[
                 "rndtrip/ims4/mta1/store2/pop3",
                 "rndtrip/ims4/mta2/store2/pop3",
