@@ -149,3 +149,61 @@ impl Drop for Fault {
             .status();
     }
 }
+
+// ---------------------------------------------------------------- variant b
+// The independently built second site (`tests/site/mailsite --variant b`,
+// 127.1.x.y, tests/site/README.md), with its own state dir and its own lock
+// (`target/mailsite-b.lock`), so tests of a and b never wait on each other.
+
+/// State directory of variant b.
+pub fn site_b_state() -> PathBuf {
+    std::env::var_os("MAILSITE_STATE_B")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/mailsite-b"))
+}
+
+/// `tests/site/mailsite --variant b ARGS`, panicking on failure.
+pub fn mailsite_b(args: &[&str]) -> String {
+    let mut all = vec!["--variant", "b"];
+    all.extend_from_slice(args);
+    mailsite(&all)
+}
+
+/// Variant b taken exclusively (its own lock) and brought up: `up` is
+/// idempotent, a quick no-op on a running site.
+pub fn site_b_exclusive() -> SiteGuard {
+    let p = root().join("target/mailsite-b.lock");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p)
+        .unwrap();
+    f.lock().unwrap();
+    mailsite_b(&["up"]);
+    SiteGuard(f)
+}
+
+/// A fault of variant b, undone on drop (the repair verbs, then `up`).
+pub struct FaultB(Vec<&'static str>);
+
+impl FaultB {
+    pub fn new(inject: &[&'static str], repair: &[&'static str]) -> Self {
+        mailsite_b(inject);
+        FaultB(repair.to_vec())
+    }
+}
+
+impl Drop for FaultB {
+    fn drop(&mut self) {
+        let mailsite = root().join("tests/site/mailsite");
+        let _ = std::process::Command::new(&mailsite)
+            .args(["--variant", "b"])
+            .args(&self.0)
+            .status();
+        let _ = std::process::Command::new(&mailsite)
+            .args(["--variant", "b", "up"])
+            .status();
+    }
+}

@@ -402,9 +402,13 @@ impl Session<'_> {
             }
         }
         // One vanished message is refused; a server refusing every TOP it
-        // was asked does not do TOP.
+        // was asked does not do TOP — unless it advertised TOP in CAPA (a
+        // server without it was refused above): then every refusal is a
+        // message expunged meanwhile by another session (Dovecot: "-ERR
+        // Message 1 expunged."), e.g. the only one in the mailbox.
         if let Some((n, t)) = refused
             && answered == 0
+            && self.caps.is_empty()
         {
             return Err(self.conn.err(
                 PH,

@@ -818,6 +818,21 @@ async fn pop3_refusing_every_top_is_a_capability_error_not_not_arrived() {
     assert!(commands(&rec, "RETR").is_empty() && commands(&rec, "DELE").is_empty());
 }
 
+/// Found on mailsite variant b: with TOP in CAPA, a refused TOP is a message
+/// another session expunged meanwhile (Dovecot: `-ERR Message 1 expunged.`),
+/// also when it was the only one — never "does not support TOP".
+#[tokio::test]
+async fn pop3_top_refused_while_advertised_is_a_vanished_message_not_a_capability_error() {
+    let tok = token();
+    let mut cfg = Pop3::new(1, |n| message(n, None));
+    cfg.top = false; // CAPA still lists TOP
+    let (addr, rec) = pop3_fake(cfg).await;
+    let o = run_pop3(addr, TlsMode::None, &tok).await;
+    o.expect("delivery", ErrorKind::NotArrived);
+    assert!(!commands(&rec, "TOP").is_empty(), "{:?}", rec.lines());
+    assert!(commands(&rec, "RETR").is_empty() && commands(&rec, "DELE").is_empty());
+}
+
 #[tokio::test]
 async fn pop3_lost_quit_reply_after_the_commit_is_confirmed_as_deleted() {
     for quit in [Quit::CommitThenClose, Quit::CommitThenSilence] {
