@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod check;
 pub mod fakes;
+pub mod isolate;
 pub mod loggen;
 pub mod mailprobe;
 pub mod modes;

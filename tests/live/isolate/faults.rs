@@ -3,11 +3,11 @@
 //! healthy neighbours, and the verdicts must name exactly the broken host and
 //! protocol. After the repair, the same selection passes.
 
+use crate::support::isolate::{glob, run, show};
 use crate::support::site::{self, Fault};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use healthmon::result::{Confidence, RunSummary, Status};
 
@@ -64,49 +64,6 @@ roundtrip:
     p
 }
 
-/// Run healthmon on the selection; return the summary and the wall time.
-fn run(suite: &Path, reports: &Path, only: &[&str]) -> (RunSummary, Duration) {
-    let mut cmd = Command::new(site::bin());
-    cmd.arg("run")
-        .arg(suite)
-        .arg("--reports")
-        .arg(reports)
-        .arg("--format")
-        .arg("json");
-    for o in only {
-        cmd.arg("--only").arg(o);
-    }
-    let t = Instant::now();
-    let out = cmd.output().unwrap();
-    let took = t.elapsed();
-    let text = std::fs::read_to_string(reports.join("last-run.json")).unwrap_or_else(|e| {
-        panic!(
-            "no last-run.json ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (serde_json::from_str(&text).unwrap(), took)
-}
-
-fn show(s: &RunSummary) -> String {
-    let mut o = String::new();
-    for v in &s.verdicts {
-        o.push_str(&format!(
-            "verdict {} ({:?}): {} [{} cases]\n",
-            v.key(),
-            v.confidence,
-            v.reason,
-            v.cases.len()
-        ));
-    }
-    for r in &s.results {
-        if r.status != Status::Skipped {
-            o.push_str(&format!("{} {} {}\n", r.id, r.status, r.message));
-        }
-    }
-    o
-}
-
 /// The fault run: exactly one verdict, keyed `key` (host + component, the
 /// alert identity), on `host` with a protocol containing `proto`; the
 /// `healthy` cases pass; the run stays within its budget.
@@ -138,10 +95,6 @@ fn check(s: &RunSummary, took: Duration, key: &str, host: &str, proto: &str, hea
     }
     // Case timeout 20s + isolation follow-ups (3 × step 3s) + start-up.
     assert!(took < Duration::from_secs(40), "run took {took:?}:\n{info}");
-}
-
-fn glob(p: &str, s: &str) -> bool {
-    healthmon::filter::Filter::new(vec![p.to_string()], vec![]).matches(s)
 }
 
 fn passes_after_repair(suite: &Path, reports: &Path, only: &[&str]) {

@@ -8,11 +8,12 @@
 //! repaired site must pass again. `suites/local-b.yaml` must pass whole on
 //! the healthy site.
 
+use crate::support::isolate::{glob, run, show};
 use crate::support::site::{self, FaultB};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use healthmon::result::{RunSummary, Status};
 
@@ -57,53 +58,6 @@ roundtrip:
     let p = dir.join("newuser-b.yaml");
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn run(suite: &Path, reports: &Path, only: &[&str]) -> (RunSummary, Duration) {
-    let mut cmd = Command::new(site::bin());
-    cmd.current_dir(site::root())
-        .arg("run")
-        .arg(suite)
-        .arg("--reports")
-        .arg(reports)
-        .arg("--format")
-        .arg("json");
-    for o in only {
-        cmd.arg("--only").arg(o);
-    }
-    let t = Instant::now();
-    let out = cmd.output().unwrap();
-    let took = t.elapsed();
-    let text = std::fs::read_to_string(reports.join("last-run.json")).unwrap_or_else(|e| {
-        panic!(
-            "no last-run.json ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (serde_json::from_str(&text).unwrap(), took)
-}
-
-fn show(s: &RunSummary) -> String {
-    let mut o = String::new();
-    for v in &s.verdicts {
-        o.push_str(&format!(
-            "verdict {} ({:?}): {} [{} cases]\n",
-            v.key(),
-            v.confidence,
-            v.reason,
-            v.cases.len()
-        ));
-    }
-    for r in &s.results {
-        if r.status != Status::Skipped {
-            o.push_str(&format!("{} {} {}\n", r.id, r.status, r.message));
-        }
-    }
-    o
-}
-
-fn glob(p: &str, s: &str) -> bool {
-    healthmon::filter::Filter::new(vec![p.to_string()], vec![]).matches(s)
 }
 
 /// Exactly one verdict, keyed `key` (host + component, the alert identity)
