@@ -9,10 +9,14 @@ use healthmon::suite::model::SuiteSpec;
 
 /// suites/local.yaml as the runner sees it.
 pub fn local_suite() -> SuiteSpec {
-    let p = super::site::root().join("suites/local.yaml");
-    match healthmon::suite::load(&p) {
+    suite_at(&super::site::root().join("suites/local.yaml"))
+}
+
+/// A suite file as the runner sees it.
+pub fn suite_at(p: &std::path::Path) -> SuiteSpec {
+    match healthmon::suite::load(p) {
         Ok((s, _)) => s.spec,
-        Err(e) => panic!("suites/local.yaml does not load: {e:?}"),
+        Err(e) => panic!("{} does not load: {e:?}", p.display()),
     }
 }
 

@@ -21,6 +21,58 @@ pub const MAX_BYTES: usize = 256 * 1024;
 
 use super::site::site_state as state;
 
+/// Which reference site a helper talks to (tests/site/README.md): a on
+/// 127.0.x.y with one site CA, b on 127.1.x.y with a self-signed
+/// certificate per server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    A,
+    B,
+}
+
+impl Variant {
+    pub fn state(self) -> std::path::PathBuf {
+        match self {
+            Variant::A => state(),
+            Variant::B => super::site::site_b_state(),
+        }
+    }
+
+    /// The suite's `site:` name, which probe tokens are signed for.
+    pub fn site(self) -> &'static str {
+        match self {
+            Variant::A => SITE,
+            Variant::B => "local-b",
+        }
+    }
+
+    /// The variant's own suite (suites/local.yaml, suites/local-b.yaml).
+    pub fn suite_path(self) -> std::path::PathBuf {
+        let name = match self {
+            Variant::A => "suites/local.yaml",
+            Variant::B => "suites/local-b.yaml",
+        };
+        super::site::root().join(name)
+    }
+
+    pub fn address(self, host: &str) -> String {
+        let a = address(host);
+        match self {
+            Variant::A => a.to_string(),
+            Variant::B => a.replacen("127.0.", "127.1.", 1),
+        }
+    }
+
+    /// What verifies the variant's servers: a's CA, b's bundle of
+    /// self-signed server certificates.
+    pub fn ca_file(self) -> std::path::PathBuf {
+        match self {
+            Variant::A => state().join("ca/ca.pem"),
+            Variant::B => self.state().join("certs/all.pem"),
+        }
+    }
+}
+
 pub fn address(host: &str) -> &'static str {
     match host {
         "mta1" => "127.0.1.1",
@@ -36,14 +88,26 @@ pub fn address(host: &str) -> &'static str {
 
 /// An endpoint of the site, verified against the site CA by host name.
 pub fn ep(host: &str, proto: Proto, port: u16, tls: TlsMode, auth: Option<AuthMech>) -> Endpoint {
+    ep_in(Variant::A, host, proto, port, tls, auth)
+}
+
+/// [`ep`] on either site variant.
+pub fn ep_in(
+    v: Variant,
+    host: &str,
+    proto: Proto,
+    port: u16,
+    tls: TlsMode,
+    auth: Option<AuthMech>,
+) -> Endpoint {
     Endpoint {
         host: host.into(),
-        address: address(host).into(),
+        address: v.address(host),
         port,
         proto,
         tls,
         tls_options: TlsSpec {
-            ca_file: Some(state().join("ca/ca.pem")),
+            ca_file: Some(v.ca_file()),
             insecure: None,
             server_name: Some(format!("{host}.example.test")),
             expiry_warning_days: None,
@@ -62,7 +126,11 @@ pub fn imap(host: &str) -> Endpoint {
 }
 
 pub fn password(account: &str) -> Secret {
-    let p = state().join(format!("secrets/{account}.pass"));
+    password_in(Variant::A, account)
+}
+
+pub fn password_in(v: Variant, account: &str) -> Secret {
+    let p = v.state().join(format!("secrets/{account}.pass"));
     let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     Secret::new(s.trim_end_matches(['\r', '\n']))
 }
@@ -92,7 +160,12 @@ pub fn leftover(case_id: &str, to: &str) -> (String, Vec<u8>) {
 
 /// A real probe message of `case_id` on [`SITE`] signed with `key`.
 pub fn signed_probe(key: &ProbeKey, case_id: &str, to: &str) -> (String, Vec<u8>) {
-    let t = key.mint(case_id, SITE);
+    signed_probe_in(Variant::A, key, case_id, to)
+}
+
+/// [`signed_probe`] for the variant's site name.
+pub fn signed_probe_in(v: Variant, key: &ProbeKey, case_id: &str, to: &str) -> (String, Vec<u8>) {
+    let t = key.mint(case_id, v.site());
     let m = healthmon::probe::probe_msg::build_message(
         &t,
         case_id,
@@ -135,7 +208,12 @@ pub fn user_message(mid: &str, to: &str, subject: &str) -> Vec<u8> {
 
 /// Submit through mta1:25 (STARTTLS) and return when the MTA accepted.
 pub async fn submit(to: &str, message: &[u8]) -> std::time::Instant {
-    let ep = ep("mta1", Proto::Smtp, 25, TlsMode::Starttls, None);
+    submit_in(Variant::A, to, message).await
+}
+
+/// [`submit`] through the variant's mta1.
+pub async fn submit_in(v: Variant, to: &str, message: &[u8]) -> std::time::Instant {
+    let ep = ep_in(v, "mta1", Proto::Smtp, 25, TlsMode::Starttls, None);
     let req = smtp::SubmitRequest {
         ep: &ep,
         helo: "healthmon.invalid",
@@ -197,7 +275,11 @@ pub struct RawImap {
 
 impl RawImap {
     pub async fn login(host: &str, account: &str) -> RawImap {
-        let s = TcpStream::connect((address(host), 143)).await.unwrap();
+        Self::login_in(Variant::A, host, account).await
+    }
+
+    pub async fn login_in(v: Variant, host: &str, account: &str) -> RawImap {
+        let s = TcpStream::connect((v.address(host), 143)).await.unwrap();
         let (r, w) = s.into_split();
         let mut c = RawImap {
             r: BufReader::new(r),
@@ -206,7 +288,7 @@ impl RawImap {
         };
         let g = c.response().await;
         assert!(String::from_utf8_lossy(&g.text).starts_with("* OK"));
-        let pw = password(account);
+        let pw = password_in(v, account);
         let line = format!(
             "LOGIN {account} \"{}\"",
             pw.expose().replace('\\', "\\\\").replace('"', "\\\"")
@@ -370,9 +452,13 @@ impl RawImap {
 
 /// Wait until a message whose Message-ID contains `needle` is in the mailbox.
 pub async fn wait_delivered(host: &str, account: &str, needle: &str) -> u32 {
+    wait_delivered_in(Variant::A, host, account, needle).await
+}
+
+pub async fn wait_delivered_in(v: Variant, host: &str, account: &str, needle: &str) -> u32 {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let mut c = RawImap::login(host, account).await;
+        let mut c = RawImap::login_in(v, host, account).await;
         let u = c.uids_with_mid(needle).await;
         c.logout().await;
         if let Some(u) = u.first() {

@@ -2,16 +2,20 @@
 //! connections and logins refused) and a store whose LMTP is down (the probe
 //! mail accepted but never delivered) are CRITICAL, exit 2 — never UNKNOWN,
 //! which the plugin keeps for its own failures (hermetic/cmd/check.rs).
+//! On both site variants, each with its own suite (b's sets only `timeout`
+//! and its certificates).
 
+use crate::support::mailprobe::Variant;
 use crate::support::nagios::{PluginRun, plugin};
-use crate::support::run::{Fault, Restart, last_run, local_suite, mailsite, site_exclusive};
+use crate::support::run::{Fault, Restart, last_run, mailsite, site_exclusive};
+use crate::support::site::{FaultB, site_b_exclusive};
 use healthmon::result::{ErrorKind, Status};
 
-/// `healthmon check suites/local.yaml --only ONLY` with the default `-t`.
-fn check(only: &str, reports: &std::path::Path) -> PluginRun {
+/// `healthmon check SUITE --only ONLY` with the default `-t`.
+fn check(v: Variant, only: &str, reports: &std::path::Path) -> PluginRun {
     plugin(&[
         "check",
-        local_suite().to_str().unwrap(),
+        v.suite_path().to_str().unwrap(),
         "--only",
         only,
         "--no-alerts",
@@ -25,8 +29,19 @@ fn a_stopped_store_is_critical_and_named() {
     let _g = site_exclusive();
     let _restart = Restart("store1");
     mailsite(&["stop", "store1"]);
+    stopped_store1_is_critical(Variant::A);
+}
+
+#[test]
+fn variant_b_a_stopped_store_is_critical_and_named() {
+    let _g = site_b_exclusive();
+    let _f = FaultB::new(&["stop", "store1"], &["start", "store1"]);
+    stopped_store1_is_critical(Variant::B);
+}
+
+fn stopped_store1_is_critical(v: Variant) {
     let reports = tempfile::tempdir().unwrap();
-    let r = check("rndtrip/ims1/mta1/*", reports.path());
+    let r = check(v, "rndtrip/ims1/mta1/*", reports.path());
     assert_eq!(r.code, 2, "{r:#?}");
     let first = r.stdout.lines().next().unwrap();
     assert!(first.starts_with("HEALTHMON CRITICAL - "), "{r:#?}");
@@ -69,8 +84,22 @@ fn mail_not_delivered_is_critical() {
         &["fault", "lmtp-down", "store1"],
         &["repair", "lmtp-down", "store1"],
     );
+    not_delivered_is_critical(Variant::A);
+}
+
+#[test]
+fn variant_b_mail_not_delivered_is_critical() {
+    let _g = site_b_exclusive();
+    let _f = FaultB::new(
+        &["fault", "lmtp-down", "store1"],
+        &["repair", "lmtp-down", "store1"],
+    );
+    not_delivered_is_critical(Variant::B);
+}
+
+fn not_delivered_is_critical(v: Variant) {
     let reports = tempfile::tempdir().unwrap();
-    let r = check("rndtrip/ims1/mta1/store1/imap", reports.path());
+    let r = check(v, "rndtrip/ims1/mta1/store1/imap", reports.path());
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(
         r.stdout

@@ -3,30 +3,33 @@
 //! token verifies, its case id is real), a message with a well-formed token
 //! of the old unsigned shape, and a whole probe of the same case signed by a
 //! second monitor's key all survive; a leftover of a killed run signed with
-//! this installation's key is reaped.
+//! this installation's key is reaped. On both site variants (b: perdition
+//! MMPs, Dovecot with a passwd file, self-signed certificates).
 
 use healthmon::case::CaseKind;
 use healthmon::result::Observation;
 use healthmon::token::ProbeKey;
 
-use crate::support::check::local_suite;
+use crate::support::check::suite_at;
 use crate::support::mailprobe::*;
 use crate::support::site;
 
 const ACCOUNT: &str = "ims2";
 const TO: &str = "ims2@example.test";
 
-/// One round trip of suites/local.yaml signed with the tests' key.
-async fn round_trip(case_id: &str) -> Observation {
-    let spec = local_suite();
+/// One round trip of the variant's suite signed with the tests' key.
+async fn round_trip(v: Variant, case_id: &str) -> Observation {
+    let spec = suite_at(&v.suite_path());
     assert_eq!(
-        spec.site, SITE,
-        "the tests' probes are signed for site {SITE}"
+        spec.site,
+        v.site(),
+        "the tests' probes are signed for site {}",
+        v.site()
     );
     let case = healthmon::case::expand::expand(&spec, 0)
         .into_iter()
         .find(|c| c.id == case_id)
-        .unwrap_or_else(|| panic!("{case_id} is not a case of suites/local.yaml"));
+        .unwrap_or_else(|| panic!("{case_id} is not a case of {v:?}'s suite"));
     let CaseKind::Roundtrip(rt) = &case.kind else {
         panic!("{case_id} is not a round trip")
     };
@@ -44,11 +47,21 @@ fn fact_n(o: &Observation, k: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_and_other_monitors_probes_survive_our_leftover_is_reaped() {
     let _g = site::site_shared();
+    copies_survive_leftover_reaped(Variant::A).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variant_b_copies_and_other_monitors_probes_survive_our_leftover_is_reaped() {
+    let _g = site::site_b_exclusive();
+    copies_survive_leftover_reaped(Variant::B).await;
+}
+
+async fn copies_survive_leftover_reaped(v: Variant) {
     let other_key = ProbeKey::generate().unwrap();
     for case_id in ["rndtrip/ims2/mta1/mmp1/pop3", "rndtrip/ims2/mta2/mmp2/imap"] {
         // A real probe goes through and is deleted; its header is what a
         // user copies.
-        let first = round_trip(case_id).await;
+        let first = round_trip(v, case_id).await;
         let real = first.facts["token"].clone();
         let tag = healthmon::token::random_hex(6);
         let copy_mid = format!("copy-{tag}@elsewhere.example");
@@ -63,21 +76,21 @@ async fn copies_and_other_monitors_probes_survive_our_leftover_is_reaped() {
             "From: friend@elsewhere.example\r\nTo: {TO}\r\nSubject: hi\r\n\
              Message-ID: <{old_mid}>\r\nX-Healthmon-Probe: {unsigned} {case_id}\r\n\r\nHi.\r\n"
         );
-        let (theirs, theirs_msg) = signed_probe(&other_key, case_id, TO);
-        let (left, left_msg) = leftover(case_id, TO);
+        let (theirs, theirs_msg) = signed_probe_in(v, &other_key, case_id, TO);
+        let (left, left_msg) = signed_probe_in(v, key(), case_id, TO);
         for m in [
             copy.as_bytes(),
             old_shape.as_bytes(),
             &theirs_msg,
             &left_msg,
         ] {
-            submit(TO, m).await;
+            submit_in(v, TO, m).await;
         }
         for needle in [&copy_mid, &old_mid, &theirs, &left] {
-            wait_delivered("store1", ACCOUNT, needle).await;
+            wait_delivered_in(v, "store1", ACCOUNT, needle).await;
         }
 
-        let o = round_trip(case_id).await;
+        let o = round_trip(v, case_id).await;
         assert_eq!(fact_n(&o, "reaped"), 1, "{case_id}: {:?}", o.facts);
         // The copy, the old shape, the other monitor's probe: never fetched.
         // (Other monitors' probes in flight for this case would add to it.)
@@ -94,7 +107,7 @@ async fn copies_and_other_monitors_probes_survive_our_leftover_is_reaped() {
             }
         }
 
-        let mut c = RawImap::login("store1", ACCOUNT).await;
+        let mut c = RawImap::login_in(v, "store1", ACCOUNT).await;
         assert!(
             c.uids_with_mid(&left).await.is_empty(),
             "{case_id}: leftover not reaped"
