@@ -235,7 +235,7 @@ fn main() {
                 spec,
                 &key,
                 &mut obs,
-                || {},
+                Default::default(),
             ))
             .unwrap_or_else(|e| panic!("{id}: {e}"));
             if round == 0 {

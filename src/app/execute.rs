@@ -10,6 +10,9 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::sync::{Semaphore, mpsc::UnboundedSender};
 
+use crate::probe::probe_msg::Waiting;
+use crate::probe::roundtrip::Slots;
+
 use super::select::RunOptions;
 use crate::case::{CaseKind, TestCase};
 use crate::event::RunEvent;
@@ -60,6 +63,24 @@ fn submit_only_host(c: &TestCase, s: &SuiteSpec) -> Option<String> {
     };
     let store = s.accounts.get(&rt.account).map(|a| a.store.as_str());
     (rt.submit != rt.retrieve && Some(rt.submit.as_str()) != store).then(|| rt.submit.clone())
+}
+
+/// How long a round trip may wait for its probe before it gives its
+/// retrieve-host and global slots back. Long enough that a healthy site's
+/// deliveries (well under a second here, a few seconds on a busy site)
+/// keep their slots, so `concurrency` and `per_host_concurrency` still bound
+/// the sessions of a healthy run; short enough that a held queue does not
+/// make the blocked cases run in waves.
+const WAIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The retrieve host of a round trip (unless it also submits): its slot is
+/// given back when the arrival wait has lasted [`WAIT_GRACE`]
+/// (probe::probe_msg::Waiting).
+fn retrieve_host(c: &TestCase) -> Option<String> {
+    let CaseKind::Roundtrip(rt) = &c.kind else {
+        return None;
+    };
+    (rt.retrieve != rt.submit).then(|| rt.retrieve.clone())
 }
 
 /// A suite's name in results: its file's stem (the site when it has none).
@@ -147,6 +168,7 @@ pub async fn run(
             })
             .collect();
         let submit_only = submit_only_host(&c, spec);
+        let retrieve = retrieve_host(&c);
         let global = global.clone();
         let suites = suites_arc.clone();
         let events = events.clone();
@@ -159,19 +181,30 @@ pub async fn run(
             // must not sit on a global slot that a case for an idle host
             // could use. The semaphores are never closed.
             let mut permits = Vec::with_capacity(hosts.len() + 1);
-            let mut submit_permit = None;
+            let mut slots = Slots::default();
+            let mut retrieve_p = None;
             for (name, h) in hosts {
                 let p = h.acquire_owned().await.ok();
                 if submit_only.as_deref() == Some(name.as_str()) {
-                    submit_permit = p;
+                    slots.submitted = p.map(|p| Box::new(p) as Box<dyn Send>);
+                } else if retrieve.as_deref() == Some(name.as_str()) {
+                    retrieve_p = p;
                 } else {
                     permits.push(p);
                 }
             }
-            permits.push(global.acquire_owned().await.ok());
+            let g = global.acquire_owned().await.ok();
+            if retrieve.is_some() {
+                // A round trip still waiting for its probe after the grace
+                // gives both back: cases behind a held queue then take
+                // about one arrival wait, not one per wave of `concurrency`.
+                slots.waiting = Waiting::after(WAIT_GRACE, move || drop((retrieve_p, g)));
+            } else {
+                permits.push(g);
+            }
             let _ = events.send(RunEvent::CaseStarted { id: c.id.clone() });
             let key = key.as_ref().as_ref();
-            let r = run_case(&c, &suites[c.suite], &snapshot, key, submit_permit).await;
+            let r = run_case(&c, &suites[c.suite], &snapshot, key, slots).await;
             let _ = events.send(RunEvent::CaseFinished(Box::new(r.clone())));
             r
         });
@@ -301,7 +334,7 @@ async fn run_case(
     s: &LoadedSuite,
     snap: &crate::hostcheck::snapshot::Snapshot,
     key: Option<&Result<Arc<ProbeKey>, String>>,
-    submit_permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    slots: Slots,
 ) -> CaseResult {
     let mut r = base_result(c, s);
     let t0 = Instant::now();
@@ -311,11 +344,10 @@ async fn run_case(
         let fut = async {
             match &c.kind {
                 CaseKind::Roundtrip(rt) => {
-                    let submitted = move || drop(submit_permit);
                     let r = match key {
                         Some(Ok(k)) => {
                             let run = crate::probe::roundtrip::run;
-                            run(&c.id, rt, spec, k, &mut obs, submitted).await
+                            run(&c.id, rt, spec, k, &mut obs, slots).await
                         }
                         Some(Err(e)) => Err(no_key(e)),
                         None => Err(no_key("no probe key was loaded for this run")),

@@ -128,6 +128,7 @@ async fn one(s: &SuiteSpec, c: &Check, step: Duration) -> Outcome {
                 step_timeout: step,
                 arrival_deadline: tokio::time::Instant::now(),
                 max_message_bytes: 1 << 20,
+                waiting: None,
             };
             let r = match retr(proto) {
                 RetrProto::Pop3 => probe::pop3::probe_present(&req, &mut obs).await,

@@ -132,6 +132,7 @@ pub async fn wait_for<M: Mailbox>(
         if !ours.is_empty() {
             return Ok(ours);
         }
+        req.waiting_started();
         mb.wait(req, obs).await?;
     }
 }

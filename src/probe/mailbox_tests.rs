@@ -236,6 +236,7 @@ async fn retrieve_as<const L: bool>(
         step_timeout: Duration::from_secs(1),
         arrival_deadline: tokio::time::Instant::now(),
         max_message_bytes: 64 * 1024,
+        waiting: None,
     };
     let mut obs = Observation::default();
     let r = match wait_for(mb, &req, &mut obs).await {

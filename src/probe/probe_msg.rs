@@ -12,6 +12,7 @@
 //! that names our case id otherwise is someone else's (a user's copy,
 //! another monitor's probe).
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lettre::Message;
@@ -47,9 +48,74 @@ pub struct RetrieveRequest<'a> {
     pub arrival_deadline: tokio::time::Instant,
     /// RETR/FETCH size cap.
     pub max_message_bytes: usize,
+    /// Told when the arrival wait starts (`None`: nobody listens).
+    pub waiting: Option<&'a Waiting>,
+}
+
+/// A release the runner attaches to a retrieval: it runs once the arrival
+/// wait has lasted `grace` (or when the retrieval ends, whichever is first),
+/// and gives the runner's concurrency slots back. A session in the arrival
+/// wait (an IMAP IDLE, the sleep between POP3 polls) costs the server
+/// nothing, and holding its slots made the cases behind a held queue wait
+/// out each other's arrival waits, wave after wave.
+#[derive(Default)]
+pub struct Waiting {
+    release: Release,
+    grace: Duration,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+type Release = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
+fn fire(r: &Release) {
+    // Taken out under the lock, run outside it.
+    let f = r.lock().map(|mut g| g.take()).unwrap_or(None);
+    if let Some(f) = f {
+        f();
+    }
+}
+
+impl Waiting {
+    pub fn after(grace: Duration, f: impl FnOnce() + Send + 'static) -> Self {
+        Waiting {
+            release: Arc::new(Mutex::new(Some(Box::new(f)))),
+            grace,
+            armed: Default::default(),
+        }
+    }
+
+    /// The arrival wait started: release after the grace (once).
+    pub fn started(&self) {
+        if self.armed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        if self.grace.is_zero() {
+            return fire(&self.release);
+        }
+        let r = self.release.clone();
+        let grace = self.grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            fire(&r);
+        });
+    }
+}
+
+impl Drop for Waiting {
+    /// The retrieval is over: release now, not when the timer ends.
+    fn drop(&mut self) {
+        fire(&self.release);
+    }
 }
 
 impl RetrieveRequest<'_> {
+    /// The arrival wait starts (see [`Waiting`]).
+    pub fn waiting_started(&self) {
+        if let Some(w) = self.waiting {
+            w.started();
+        }
+    }
+
     /// Whose mail counts as ours for this request.
     pub fn owner(&self) -> Owner<'_> {
         Owner {
@@ -731,5 +797,54 @@ Subject: x\r\n\r\n";
             proptest::prop_assert!(m != Mark::Ours && m != Mark::Leftover);
             let _ = header_section(&b);
         }
+    }
+}
+
+#[cfg(test)]
+mod waiting_tests {
+    use super::Waiting;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    fn flag() -> (Arc<AtomicBool>, impl FnOnce() + Send + 'static) {
+        let f = Arc::new(AtomicBool::new(false));
+        let g = f.clone();
+        (f, move || g.store(true, Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn releases_after_the_grace_once_the_wait_started() {
+        let (fired, f) = flag();
+        let w = Waiting::after(Duration::from_millis(300), f);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!fired.load(Ordering::SeqCst), "not waiting yet: kept");
+        let t = Instant::now();
+        w.started();
+        w.started();
+        while !fired.load(Ordering::SeqCst) {
+            assert!(t.elapsed() < Duration::from_secs(10), "never released");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            t.elapsed() >= Duration::from_millis(300),
+            "released within the grace"
+        );
+        drop(w);
+    }
+
+    #[tokio::test]
+    async fn a_retrieval_that_ends_first_releases_at_once() {
+        let (fired, f) = flag();
+        let w = Waiting::after(Duration::from_secs(60), f);
+        w.started();
+        drop(w);
+        assert!(fired.load(Ordering::SeqCst));
+        let (fired, f) = flag();
+        drop(Waiting::after(Duration::from_secs(60), f));
+        assert!(
+            fired.load(Ordering::SeqCst),
+            "never waited: released at the end"
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::probe_msg::{build_message, verify};
+use super::probe_msg::{Waiting, build_message, verify};
 use super::{imap, pop3, smtp};
 use crate::case::RoundtripCase;
 use crate::result::{ErrorKind, Observation, ProbeError};
@@ -20,22 +20,32 @@ use crate::token::ProbeKey;
 /// Cap on the size of a fetched probe (ours are < 1 KiB plus Received headers).
 pub const MAX_PROBE_BYTES: usize = 256 * 1024;
 
+/// What a round trip gives back to the runner before it ends: the submit
+/// host's slot once the submission is over (accepted or not), the retrieve
+/// host's once the arrival wait starts ([`Waiting`]). Cases stuck behind a
+/// held queue then cost one arrival wait, not one per wave of blocked cases.
+#[derive(Default)]
+pub struct Slots {
+    /// Dropped when the submission is over.
+    pub submitted: Option<Box<dyn Send>>,
+    pub waiting: Waiting,
+}
+
 /// Run one path. Never panics on server input; every failure is a `ProbeError`
 /// (recorded by the caller in `obs.error`). Records `total` in every case.
 /// `key` is the installation's probe key: it signs this probe's token and
-/// decides which leftovers are ours to reap. `submitted` is called once the
-/// submission is over (accepted or not): the caller frees the submit host
-/// for other cases instead of holding it through the arrival wait.
+/// decides which leftovers are ours to reap. `slots` gives the caller's
+/// per-host concurrency slots back early.
 pub async fn run(
     case_id: &str,
     rt: &RoundtripCase,
     suite: &SuiteSpec,
     key: &ProbeKey,
     obs: &mut Observation,
-    submitted: impl FnOnce() + Send,
+    slots: Slots,
 ) -> Result<(), ProbeError> {
     let t0 = Instant::now();
-    let res = run_inner(case_id, rt, suite, key, obs, t0, submitted).await;
+    let res = run_inner(case_id, rt, suite, key, obs, t0, slots).await;
     obs.phase("total", ms(t0.elapsed()));
     res
 }
@@ -47,7 +57,7 @@ async fn run_inner(
     key: &ProbeKey,
     obs: &mut Observation,
     started: Instant,
-    submitted: impl FnOnce() + Send,
+    slots: Slots,
 ) -> Result<(), ProbeError> {
     let step = suite.step_timeout();
     let setup = |m: String| setup_err(&rt.account, m);
@@ -94,7 +104,7 @@ async fn run_inner(
     };
     let ts = Instant::now();
     let sent = smtp::submit(&req, obs).await;
-    submitted();
+    drop(slots.submitted);
     let sent = sent?;
     obs.phase("submit", ms(ts.elapsed()));
     if let Some(q) = &sent.queue_id {
@@ -112,6 +122,7 @@ async fn run_inner(
         step_timeout: step,
         arrival_deadline: arrival_deadline(rt, sent.accepted_at, started, step),
         max_message_bytes: MAX_PROBE_BYTES,
+        waiting: Some(&slots.waiting),
     };
     let tr = Instant::now();
     let got = match rt.protocol {

@@ -249,6 +249,7 @@ pub fn req<'a>(
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + wait,
         max_message_bytes: MAX_BYTES,
+        waiting: None,
     }
 }
 

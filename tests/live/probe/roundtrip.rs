@@ -34,7 +34,7 @@ async fn round_trip(v: Variant, case_id: &str) -> Observation {
         panic!("{case_id} is not a round trip")
     };
     let mut obs = Observation::default();
-    healthmon::probe::roundtrip::run(case_id, rt, &spec, key(), &mut obs, || {})
+    healthmon::probe::roundtrip::run(case_id, rt, &spec, key(), &mut obs, Default::default())
         .await
         .unwrap_or_else(|e| panic!("{case_id}: {e}\n{}", obs.transcript.join("\n")));
     obs

@@ -123,6 +123,7 @@ async fn retrieve(ep: &Endpoint) -> Outcome {
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + Duration::from_secs(2),
         max_message_bytes: 64 * 1024,
+        waiting: None,
     };
     let mut obs = Observation::default();
     let t = Instant::now();

@@ -143,6 +143,7 @@ fn req<'a>(ep: &'a Endpoint, pw: &'a Secret, tok: &'a str, wait: Duration) -> Re
         step_timeout: STEP,
         arrival_deadline: tokio::time::Instant::now() + wait,
         max_message_bytes: 64 * 1024,
+        waiting: None,
     }
 }
 
