@@ -39,6 +39,7 @@ mod daemon {
 }
 mod isolate {
     mod faults;
+    mod matrix;
     mod variant_b;
 }
 mod logstats {

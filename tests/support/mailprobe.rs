@@ -21,15 +21,10 @@ pub const MAX_BYTES: usize = 256 * 1024;
 
 use super::site::site_state as state;
 
-/// Which reference site a helper talks to (tests/site/README.md): a on
-/// 127.0.x.y with one site CA, b on 127.1.x.y with a self-signed
-/// certificate per server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Variant {
-    A,
-    B,
-}
+pub use super::site::Variant;
 
+/// Where a variant's servers are and what verifies them: a with one site
+/// CA, b with a self-signed certificate per server.
 impl Variant {
     pub fn state(self) -> std::path::PathBuf {
         match self {
@@ -82,6 +77,7 @@ pub fn address(host: &str) -> &'static str {
         "mmp1" => "127.0.3.1",
         "mmp2" => "127.0.3.2",
         "lb" => "127.0.5.1",
+        "ldap1" => "127.0.4.1",
         _ => panic!("unknown host {host}"),
     }
 }

@@ -129,24 +129,33 @@ impl Drop for Restart {
 
 /// A fault of the site (`mailsite fault …`), injected now and undone on drop
 /// (also when an assertion fails): the repair verbs, then `mailsite up`.
-/// Hold [`site_exclusive`] while it lives.
-pub struct Fault(Vec<&'static str>);
+/// Hold the variant's exclusive guard while it lives.
+pub struct Fault(Variant, Vec<&'static str>);
 
 impl Fault {
+    /// A fault of variant a.
     pub fn new(inject: &[&'static str], repair: &[&'static str]) -> Self {
-        mailsite(inject);
-        Fault(repair.to_vec())
+        Self::on(Variant::A, inject, repair)
+    }
+
+    pub fn on(v: Variant, inject: &[&'static str], repair: &[&'static str]) -> Self {
+        v.mailsite(inject);
+        Fault(v, repair.to_vec())
     }
 }
 
 impl Drop for Fault {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(root().join("tests/site/mailsite"))
-            .args(&self.0)
-            .status();
-        let _ = std::process::Command::new(root().join("tests/site/mailsite"))
-            .arg("up")
-            .status();
+        // Never panic here (it may run during a panic); a failed repair
+        // shows in the next test's `up`.
+        let run = |args: &[&str]| {
+            let _ = std::process::Command::new(root().join("tests/site/mailsite"))
+                .args(self.0.args())
+                .args(args)
+                .status();
+        };
+        run(&self.1);
+        run(&["up"]);
     }
 }
 
@@ -164,9 +173,7 @@ pub fn site_b_state() -> PathBuf {
 
 /// `tests/site/mailsite --variant b ARGS`, panicking on failure.
 pub fn mailsite_b(args: &[&str]) -> String {
-    let mut all = vec!["--variant", "b"];
-    all.extend_from_slice(args);
-    mailsite(&all)
+    Variant::B.mailsite(args)
 }
 
 /// Variant b taken exclusively (its own lock) and brought up: `up` is
@@ -185,25 +192,36 @@ pub fn site_b_exclusive() -> SiteGuard {
     SiteGuard(f)
 }
 
-/// A fault of variant b, undone on drop (the repair verbs, then `up`).
-pub struct FaultB(Vec<&'static str>);
-
-impl FaultB {
-    pub fn new(inject: &[&'static str], repair: &[&'static str]) -> Self {
-        mailsite_b(inject);
-        FaultB(repair.to_vec())
-    }
+/// Which reference site (tests/site/README.md): a on 127.0.x.y, b on
+/// 127.1.x.y. Address, certificate and suite helpers are in
+/// `support::mailprobe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    A,
+    B,
 }
 
-impl Drop for FaultB {
-    fn drop(&mut self) {
-        let mailsite = root().join("tests/site/mailsite");
-        let _ = std::process::Command::new(&mailsite)
-            .args(["--variant", "b"])
-            .args(&self.0)
-            .status();
-        let _ = std::process::Command::new(&mailsite)
-            .args(["--variant", "b", "up"])
-            .status();
+impl Variant {
+    /// The `mailsite` arguments that select the variant.
+    pub fn args(self) -> &'static [&'static str] {
+        match self {
+            Variant::A => &[],
+            Variant::B => &["--variant", "b"],
+        }
+    }
+
+    /// `tests/site/mailsite [--variant b] ARGS`, panicking on failure.
+    pub fn mailsite(self, args: &[&str]) -> String {
+        let mut all = self.args().to_vec();
+        all.extend_from_slice(args);
+        mailsite(&all)
+    }
+
+    /// The variant taken exclusively, for a test that injects faults.
+    pub fn exclusive(self) -> SiteGuard {
+        match self {
+            Variant::A => site_exclusive(),
+            Variant::B => site_b_exclusive(),
+        }
     }
 }

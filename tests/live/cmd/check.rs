@@ -8,7 +8,7 @@
 use crate::support::mailprobe::Variant;
 use crate::support::nagios::{PluginRun, plugin};
 use crate::support::run::{Fault, Restart, last_run, mailsite, site_exclusive};
-use crate::support::site::{FaultB, site_b_exclusive};
+use crate::support::site::site_b_exclusive;
 use healthmon::result::{ErrorKind, Status};
 
 /// `healthmon check SUITE --only ONLY` with the default `-t`.
@@ -35,7 +35,7 @@ fn a_stopped_store_is_critical_and_named() {
 #[test]
 fn variant_b_a_stopped_store_is_critical_and_named() {
     let _g = site_b_exclusive();
-    let _f = FaultB::new(&["stop", "store1"], &["start", "store1"]);
+    let _f = Fault::on(Variant::B, &["stop", "store1"], &["start", "store1"]);
     stopped_store1_is_critical(Variant::B);
 }
 
@@ -90,7 +90,8 @@ fn mail_not_delivered_is_critical() {
 #[test]
 fn variant_b_mail_not_delivered_is_critical() {
     let _g = site_b_exclusive();
-    let _f = FaultB::new(
+    let _f = Fault::on(
+        Variant::B,
         &["fault", "lmtp-down", "store1"],
         &["repair", "lmtp-down", "store1"],
     );
