@@ -65,6 +65,7 @@ mod report {
     mod nagios;
     mod roundtrip;
 }
+mod logging;
 mod secret;
 mod status {
     mod browser;
