@@ -37,8 +37,8 @@ pub struct Args {
     /// Only the host checks of NAME (default: this machine's hostname).
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     pub host: Option<String>,
-    /// Output on stdout: text (summary table) or json (the whole run).
-    #[arg(long, default_value = "text")]
+    /// Output on stdout (every name `report::FORMATS` registers).
+    #[arg(long, default_value = "text", help = format_help())]
     pub format: String,
     /// JUnit XML file (default: <reports>/junit.xml).
     #[arg(long, value_name = "FILE")]
@@ -280,3 +280,11 @@ pub fn execute(
 
 /// How long a run dropped at its deadline may take to wind down its tasks.
 const SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// `--format`'s help, listing every registered stdout format.
+fn format_help() -> String {
+    format!(
+        "Output on stdout: {} (text: the summary table; json: the whole run; nagios: plugin output as `healthmon check` prints it)",
+        crate::report::format_names().join(", ")
+    )
+}

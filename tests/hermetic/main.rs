@@ -36,6 +36,7 @@ mod isolate {
 mod cmd {
     mod check;
     mod list;
+    mod run;
 }
 mod daemon {
     mod process;
