@@ -4,7 +4,9 @@
 //!   store1/store2 paths with store1 stopped; the page shows store1's
 //!   failing cells and the verdict, its screenshot has blocks of the failure
 //!   colour exactly where those cells are, and the API equals the run's
-//!   `last-run.json`. The screenshot is kept as `reports/status-page.png`.
+//!   `last-run.json`. The screenshot is kept as `target/status-page.png`;
+//!   with `HEALTHMON_UPDATE_README_PICTURE=1` it also replaces the README's
+//!   `reports/status-page.png`.
 //!
 //! In-process pages (a hostile banner, the live swap): hermetic/status/browser.rs.
 
@@ -253,8 +255,12 @@ jobs:\n  paths:\n    every: 1s\n    suites: [{}]\n",
             page::color(c.case.status)
         );
     }
-    let _ = std::fs::create_dir_all(root.join("reports"));
-    std::fs::copy(&png, root.join("reports/status-page.png")).unwrap();
+    // Tests write only under target/: a checkout stays clean after its own
+    // tests. The README's picture is regenerated on request only.
+    std::fs::copy(&png, root.join("target/status-page.png")).unwrap();
+    if std::env::var_os("HEALTHMON_UPDATE_README_PICTURE").is_some() {
+        std::fs::copy(&png, root.join("reports/status-page.png")).unwrap();
+    }
 
     daemon.signal(libc::SIGTERM);
     assert!(daemon.wait_timeout(Duration::from_secs(90)).is_some());
