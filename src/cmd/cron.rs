@@ -111,7 +111,9 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>) -> Str
 }
 
 pub fn run(args: Args) -> i32 {
-    let suites = match crate::suite::load::load_for_cli(&args.suites) {
+    // Printing crontab lines needs no secrets (cron's jobs do).
+    let secrets = crate::suite::Secrets::Deferred;
+    let suites = match crate::suite::load::load_for_cli_with(&args.suites, secrets) {
         Ok(s) => s,
         Err(code) => return code,
     };

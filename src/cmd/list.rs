@@ -39,7 +39,9 @@ struct Line<'a> {
 }
 
 pub fn run(args: Args) -> i32 {
-    let suites = match crate::suite::load_all(&args.suites) {
+    // A preview needs the topology, not the production secrets.
+    let secrets = crate::suite::Secrets::Deferred;
+    let suites = match crate::suite::load::load_all_with(&args.suites, secrets) {
         Ok((suites, _)) => suites,
         Err(errs) => {
             for e in &errs {

@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use crate::case::CaseKind;
 use crate::exit;
-use crate::suite::{Diagnostic, LoadedSuite};
+use crate::suite::{Diagnostic, LoadedSuite, Secrets};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  healthmon validate suites/isp.yaml\n  healthmon validate suites/*.yaml --format json\n  healthmon validate --resolve suites/local.yaml\n\nExit status: 0 valid (warnings allowed), 2 with --resolve: an endpoint failed, 3 invalid."
+    after_help = "Examples:\n  healthmon validate suites/isp.yaml\n  healthmon validate suites/*.yaml --format json\n  healthmon validate --require-secrets suites/isp.yaml   # on the monitoring host\n  healthmon validate --resolve suites/local.yaml\n\nUnset password_env variables and missing password/CA files are warnings (a CI job\nchecking a topology has no production secrets); --require-secrets and --resolve\nmake them errors, as `run` does.\n\nExit status: 0 valid (warnings allowed), 2 with --resolve: an endpoint failed, 3 invalid."
 )]
 pub struct Args {
     /// Suite files.
@@ -22,6 +22,10 @@ pub struct Args {
     /// Also resolve names and open every endpoint (banner, TLS, AUTH; no mail, no login).
     #[arg(long)]
     pub resolve: bool,
+    /// Unset password variables and missing password/CA files are errors
+    /// (implied by --resolve), as for `run`.
+    #[arg(long)]
+    pub require_secrets: bool,
     /// text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -151,7 +155,12 @@ pub struct EndpointLine {
 
 pub fn run(args: Args) -> i32 {
     let json = args.format == "json";
-    let (suites, warnings) = match crate::suite::load_all(&args.suites) {
+    let secrets = if args.require_secrets || args.resolve {
+        Secrets::Required
+    } else {
+        Secrets::Deferred
+    };
+    let (suites, warnings) = match crate::suite::load::load_all_with(&args.suites, secrets) {
         Ok(x) => x,
         Err(diags) => {
             if json {

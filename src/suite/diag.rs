@@ -10,6 +10,22 @@ use serde::Serialize;
 pub enum Severity {
     Warning,
     Error,
+    /// A reference only the monitoring host can satisfy is not satisfied
+    /// here: an unset `password_env`, a missing `password_file` or
+    /// `ca_file`. Never leaves `load`: an error when the suite is about to
+    /// run ([`Secrets::Required`]), a warning for a dry run.
+    Unset,
+}
+
+/// What `load` makes of [`Severity::Unset`] diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// `run`, `check`, the daemon, `validate --resolve / --require-secrets`:
+    /// a case without its password cannot run.
+    Required,
+    /// `validate`, `list`, `cron`: a topology check on a machine without the
+    /// production secrets (a CI job) — warnings.
+    Deferred,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

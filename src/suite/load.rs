@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 use serde_yaml::{Mapping, Value};
 
-use super::diag::{Diagnostic, Severity};
+use super::diag::{Diagnostic, Secrets, Severity};
 use super::model::{SharedSpec, SuiteSpec};
 use super::pos::{self, PosIndex};
 use super::source::{Removed, SourceMap, original_index};
@@ -63,7 +63,16 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 }
 
 /// Load, merge includes, validate. Err holds every error (and the warnings).
+/// References only the monitoring host satisfies must be satisfied.
 pub fn load(path: &Path) -> Result<(LoadedSuite, Vec<Diagnostic>), Vec<Diagnostic>> {
+    load_with(path, Secrets::Required)
+}
+
+/// [`load`], with unset secret and file references as `secrets` says.
+pub fn load_with(
+    path: &Path,
+    secrets: Secrets,
+) -> Result<(LoadedSuite, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut src = SourceMap::default();
     let Some((mut spec, lossy)) = read_typed::<SuiteSpec>(path, &mut src, &mut diags) else {
@@ -86,6 +95,7 @@ pub fn load(path: &Path) -> Result<(LoadedSuite, Vec<Diagnostic>), Vec<Diagnosti
         diags.extend(validate::validate(&spec, &src));
     }
     absolutize_paths(&mut spec);
+    settle_unset(&mut diags, secrets);
     sort(&mut diags, &src);
     if has_errors(&diags) {
         return Err(diags);
@@ -100,10 +110,31 @@ pub fn load(path: &Path) -> Result<(LoadedSuite, Vec<Diagnostic>), Vec<Diagnosti
     ))
 }
 
+/// [`Severity::Unset`] becomes an error or, for a dry run, a warning that
+/// says what `run` will need.
+fn settle_unset(diags: &mut [Diagnostic], secrets: Secrets) {
+    for d in diags.iter_mut().filter(|d| d.severity == Severity::Unset) {
+        match secrets {
+            Secrets::Required => d.severity = Severity::Error,
+            Secrets::Deferred => {
+                d.severity = Severity::Warning;
+                d.hint = Some(
+                    "`run` needs it on the monitoring host; `validate --require-secrets` makes this an error".into(),
+                );
+            }
+        }
+    }
+}
+
 /// `load_all` for a command: warnings and errors go to stderr; errors give
 /// the configuration exit code.
 pub fn load_for_cli(paths: &[PathBuf]) -> Result<Vec<LoadedSuite>, i32> {
-    match load_all(paths) {
+    load_for_cli_with(paths, Secrets::Required)
+}
+
+/// [`load_for_cli`] with unset references as `secrets` says.
+pub fn load_for_cli_with(paths: &[PathBuf], secrets: Secrets) -> Result<Vec<LoadedSuite>, i32> {
+    match load_all_with(paths, secrets) {
         Ok((suites, warnings)) => {
             for w in &warnings {
                 eprintln!("{w}");
@@ -121,11 +152,19 @@ pub fn load_for_cli(paths: &[PathBuf]) -> Result<Vec<LoadedSuite>, i32> {
 
 /// Load several suites; all errors of all files, or the suites plus warnings.
 pub fn load_all(paths: &[PathBuf]) -> Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    load_all_with(paths, Secrets::Required)
+}
+
+/// [`load_all`] with unset references as `secrets` says.
+pub fn load_all_with(
+    paths: &[PathBuf],
+    secrets: Secrets,
+) -> Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut ok = Vec::new();
     let mut warns = Vec::new();
     let mut errs = Vec::new();
     for p in paths {
-        match load(p) {
+        match load_with(p, secrets) {
             Ok((s, w)) => {
                 ok.push(s);
                 warns.extend(w);

@@ -17,6 +17,6 @@ pub mod source;
 pub mod suggest;
 pub mod validate;
 
-pub use diag::{Diagnostic, Severity};
+pub use diag::{Diagnostic, Secrets, Severity};
 pub use load::{LoadedSuite, load, load_all};
 pub use source::SourceMap;

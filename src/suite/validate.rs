@@ -141,10 +141,9 @@ impl Ctx<'_> {
         }
         if let Some(f) = &t.ca_file {
             if !f.is_file() {
-                self.err(
+                self.unset(
                     &join_key(path, "ca_file"),
                     format!("CA file `{}` does not exist", f.display()),
-                    None,
                 );
             }
         }
@@ -620,6 +619,14 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// A reference the monitoring host satisfies (see [`Severity::Unset`]).
+    fn unset(&mut self, path: &str, message: String) {
+        let d = self.src.diag(Severity::Unset, path, message, None);
+        self.out.push(d);
+    }
+}
+
 /// The diagnostics API the host-check kinds validate through.
 impl Rules for Ctx<'_> {
     fn err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
@@ -695,9 +702,9 @@ impl Rules for Ctx<'_> {
         let Some(var) = var else { return };
         let p = join_key(parent, "password_env");
         match std::env::var_os(var) {
-            None => self.err(&p, format!("environment variable `{var}` is not set"), None),
+            None => self.unset(&p, format!("environment variable `{var}` is not set")),
             Some(v) if v.is_empty() => {
-                self.err(&p, format!("environment variable `{var}` is empty"), None)
+                self.unset(&p, format!("environment variable `{var}` is empty"))
             }
             Some(_) => {}
         }
@@ -707,16 +714,11 @@ impl Rules for Ctx<'_> {
         let Some(f) = f else { return };
         let p = join_key(parent, "password_file");
         if !f.exists() {
-            self.err(
-                &p,
-                format!("password file `{}` does not exist", f.display()),
-                None,
-            );
+            self.unset(&p, format!("password file `{}` does not exist", f.display()));
         } else if let Err(e) = std::fs::File::open(f) {
-            self.err(
+            self.unset(
                 &p,
                 format!("cannot read password file `{}`: {e}", f.display()),
-                None,
             );
         } else if crate::secret::too_open(f) {
             self.warn(

@@ -80,7 +80,8 @@ fn compare(prefix: &str, want_code: i32, actual: impl Fn(&Output) -> String) -> 
     let names = fixtures(prefix);
     for name in &names {
         let rel = format!("tests/fixtures/suites/{name}");
-        let out = run(&root(), &["validate", &rel]);
+        // As `run` loads: the fixtures' missing references are errors.
+        let out = run(&root(), &["validate", "--require-secrets", &rel]);
         assert_no_secrets(&out);
         let got = actual(&out);
         let exp_path = root().join(rel.replace(".yaml", ".expected"));
@@ -149,21 +150,35 @@ fn isp_suite_validates_with_its_passwords_set() {
 
 #[test]
 fn isp_suite_without_passwords_names_every_variable() {
-    let mut c = healthmon(&root());
-    for i in 1..=4 {
-        c.env_remove(format!("HM_IMS{i}_PASS"));
-    }
-    let out = c.args(["validate", "suites/isp.yaml"]).output().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = tmp.path().to_str().unwrap();
+    let without = |args: &[&str]| {
+        let mut c = healthmon(&root());
+        for i in 1..=4 {
+            c.env_remove(format!("HM_IMS{i}_PASS"));
+        }
+        c.args(args).output().unwrap()
+    };
+    let names_all = |out: &str, warning: &str| {
+        for i in 1..=4 {
+            let line = format!(
+                ": {warning}accounts.ims{i}.password_env: environment variable `HM_IMS{i}_PASS` is not set"
+            );
+            assert!(out.contains(&line), "no {line:?} in:\n{out}");
+        }
+    };
+    // The README's dry run (a CI job has no production secrets): valid,
+    // with a warning per variable.
+    let out = without(&["validate", "suites/isp.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    names_all(&text(&out.stdout), "warning: ");
+    // On the monitoring host, and for `run`: errors, before any connection.
+    let out = without(&["validate", "--require-secrets", "suites/isp.yaml"]);
     assert_eq!(out.status.code(), Some(3));
-    let stderr = text(&out.stderr);
-    for i in 1..=4 {
-        assert!(
-            stderr.contains(&format!(
-                ": accounts.ims{i}.password_env: environment variable `HM_IMS{i}_PASS` is not set"
-            )),
-            "{stderr}"
-        );
-    }
+    names_all(&text(&out.stderr), "");
+    let out = without(&["run", "suites/isp.yaml", "--reports", reports]);
+    assert_eq!(out.status.code(), Some(3));
+    names_all(&text(&out.stderr), "");
 }
 
 /// suites/local.yaml reads the test site's CA and password files; give it a
@@ -244,7 +259,16 @@ fn group_readable_password_file_is_a_warning_and_private_one_is_not() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(warning_lines(&text(&out.stdout)), "");
     fs::remove_file(&pass).unwrap();
+    // A dry run on a machine without the file: a warning; as `run` would
+    // load it: an error.
     let out = run(t, &["validate", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        warning_lines(&text(&out.stdout)),
+        "s.yaml:6:49: warning: accounts.u1.password_file: password file `u1.pass` does not exist \
+         (`run` needs it on the monitoring host; `validate --require-secrets` makes this an error)\n"
+    );
+    let out = run(t, &["validate", "--require-secrets", "s.yaml"]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         text(&out.stderr).lines().next().unwrap(),
