@@ -43,4 +43,8 @@ pub enum Command {
     Cron(cmd::cron::Args),
     /// Nagios/Icinga plugin: `run --format nagios` with -t (exit 0 OK, 1 WARNING, 2 CRITICAL incl. unreachable, 3 UNKNOWN).
     Check(cmd::check::Args),
+    /// Shell completions (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(cmd::completions::Args),
+    /// The manual page(s), generated from this command line.
+    Man(cmd::man::Args),
 }

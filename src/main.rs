@@ -1,6 +1,6 @@
 //! Entry point: parse the command line, set up diagnostics, dispatch, exit.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use healthmon::cli::{Cli, Command};
 use healthmon::cmd;
 
@@ -35,6 +35,8 @@ fn main() {
         Command::Daemon(a) => cmd::daemon::run(a),
         Command::Cron(a) => cmd::cron::run(a),
         Command::Check(a) => cmd::check::run(a),
+        Command::Completions(a) => cmd::completions::run(a, Cli::command()),
+        Command::Man(a) => cmd::man::run(a, Cli::command()),
     };
     std::process::exit(code);
 }

@@ -2,10 +2,12 @@
 
 pub mod alert;
 pub mod check;
+pub mod completions;
 pub mod cron;
 pub mod daemon;
 pub mod list;
 pub mod logstats;
+pub mod man;
 pub mod report;
 pub mod run;
 pub mod validate;

@@ -714,7 +714,10 @@ impl Rules for Ctx<'_> {
         let Some(f) = f else { return };
         let p = join_key(parent, "password_file");
         if !f.exists() {
-            self.unset(&p, format!("password file `{}` does not exist", f.display()));
+            self.unset(
+                &p,
+                format!("password file `{}` does not exist", f.display()),
+            );
         } else if let Err(e) = std::fs::File::open(f) {
             self.unset(
                 &p,

@@ -31,5 +31,8 @@ fn stderr_redirected_has_no_ansi_codes() {
     let out = hm(&args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("alert firing"), "the warning is logged: {err}");
-    assert!(!err.contains('\x1b'), "ANSI codes on a redirected stderr: {err:?}");
+    assert!(
+        !err.contains('\x1b'),
+        "ANSI codes on a redirected stderr: {err:?}"
+    );
 }

@@ -35,6 +35,7 @@ mod isolate {
 }
 mod cmd {
     mod check;
+    mod completions;
     mod list;
     mod run;
 }
