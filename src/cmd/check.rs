@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::run::{self as run_cmd, Stopped};
 use crate::app::LockError;
-use crate::report::nagios::{self, Nagios};
+use crate::report::nagios::{self, Nagios, Perfdata};
 use crate::result::NagiosState;
 
 /// Default of `-t`: below the 60 s Nagios and Icinga give a check before
@@ -26,7 +26,8 @@ const BACKSTOP: Duration = Duration::from_secs(1);
 #[command(after_help = "Examples:\n  \
     healthmon check suites/local.yaml --rotate\n  \
     healthmon check suites/local.yaml --only 'rndtrip/ims1/*' --warning 5000 --critical 15000\n  \
-    healthmon check suites/local.yaml --rotate -t 30\n\
+    healthmon check suites/local.yaml --rotate -t 30\n  \
+    healthmon check suites/local.yaml --perfdata cases --max-output 65536   # NRPE v3+, per-case graphs\n\
     Ranges (Nagios syntax, milliseconds of each case's total time): 10, 10:, ~:10, 10:20, @10:20.\n\
     States: a site that refuses, times out, breaks the protocol or loses the probe is CRITICAL;\n\
     UNKNOWN is healthmon's own failure (arguments, configuration, lock, reports, -t, bug).\n\
@@ -41,27 +42,41 @@ pub struct Args {
     #[arg(short = 't', long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_S,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// summary: counts and the worst/median round trip (a few hundred
+    /// bytes); cases: also one item per case, phase and metric (large).
+    #[arg(long, value_enum, default_value_t = Perfdata::Summary)]
+    pub perfdata: Perfdata,
+    /// Bytes the whole output may take; the long text (one line per failing
+    /// case) gives way, the status line and perfdata never. 1024 is NRPE
+    /// v2's packet; NRPE v3+ carries 65536; 0: no limit.
+    #[arg(long, value_name = "BYTES", default_value_t = nagios::DEFAULT_MAX_OUTPUT)]
+    pub max_output: usize,
 }
 
 pub fn run(args: Args) -> i32 {
-    plugin(args.run, args.timeout)
+    let out = Nagios {
+        perfdata: args.perfdata,
+        max_output: args.max_output,
+    };
+    plugin(args.run, args.timeout, out)
 }
 
-/// `healthmon run --format nagios`: the same plugin, default timeout.
+/// `healthmon run --format nagios`: the same plugin, default timeout and
+/// output.
 pub fn run_nagios(args: run_cmd::Args) -> i32 {
-    plugin(args, DEFAULT_TIMEOUT_S)
+    plugin(args, DEFAULT_TIMEOUT_S, Nagios::default())
 }
 
 /// One plugin run under `timeout_s` seconds: prints exactly one output and
 /// returns its exit code (0-3).
-fn plugin(mut args: run_cmd::Args, timeout_s: u64) -> i32 {
+fn plugin(mut args: run_cmd::Args, timeout_s: u64, output: Nagios) -> i32 {
     args.format = "nagios".into();
     let deadline = Instant::now() + Duration::from_secs(timeout_s);
     backstop(deadline + BACKSTOP, timeout_s);
     // A panic outside the cases (they catch their own) is an internal
     // error: its message is on stderr (panic hook), not in the status line.
     let (out, code) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        measure(&args, deadline, timeout_s)
+        measure(&args, deadline, timeout_s, output)
     }))
     .unwrap_or_else(|_| unknown("internal error (a panic; details on stderr)"));
     if !speak(&out) {
@@ -73,7 +88,12 @@ fn plugin(mut args: run_cmd::Args, timeout_s: u64) -> i32 {
     code
 }
 
-fn measure(args: &run_cmd::Args, deadline: Instant, timeout_s: u64) -> (String, i32) {
+fn measure(
+    args: &run_cmd::Args,
+    deadline: Instant,
+    timeout_s: u64,
+    output: Nagios,
+) -> (String, i32) {
     let ready = match run_cmd::prepare(args) {
         Ok(r) => r,
         Err(reason) => return unknown(&reason),
@@ -103,7 +123,7 @@ fn measure(args: &run_cmd::Args, deadline: Instant, timeout_s: u64) -> (String, 
         tracing::warn!("alert: {e}");
     }
     // A report that could not be written is healthmon's failure: never OK.
-    let (out, state) = Nagios.render_with(&done.summary, &done.report_errors);
+    let (out, state) = output.render_with(&done.summary, &done.report_errors);
     (out, state.code())
 }
 

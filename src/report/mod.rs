@@ -43,7 +43,7 @@ pub type MakeReporter = fn() -> Box<dyn Reporter>;
 pub const FORMATS: &[(&str, MakeReporter)] = &[
     ("text", || Box::new(terminal::Summary)),
     ("json", || Box::new(json::Stdout)),
-    ("nagios", || Box::new(nagios::Nagios)),
+    ("nagios", || Box::new(nagios::Nagios::default())),
 ];
 
 /// Look up a `--format` name.

@@ -4,9 +4,17 @@
 //! ```text
 //! HEALTHMON CRITICAL - 2 of 32 cases failed: store1 imap, mta2 smtp | 'cases'=32;;;0; 'failed'=2;;;0;
 //! CRITICAL rndtrip/ims1/mta1/store1/imap: retrieve: ... (store1)
-//! 32 cases run, 30 passed, 0 skipped in 12.3s | 'rndtrip/ims1/mta1/mmp1/pop3'=812ms;5000;15000;0;
-//! 'rndtrip/ims1/mta1/mmp1/pop3 delivery'=301ms;3000;10000;0;
+//! 32 cases run, 30 passed, 0 skipped in 12.3s | 'warning'=0;;;0; 'critical'=1;;;0;
+//! 'error'=1;;;0; 'rndtrip total max'=812ms;5000;15000;0; ...
 //! ```
+//!
+//! Perfdata is a summary by default (counts, the worst and median round
+//! trip, the worst delivery): a few hundred bytes whatever the suite's size.
+//! `--perfdata cases` adds one item per case, phase and metric (a full
+//! local run: ≈ 1,400 items, ≈ 94 KB — needs NRPE v3+ and `--max-output
+//! 0`). The long text is cut to `--max-output` bytes (default 1,024, NRPE
+//! v2's packet: the strictest transport) with a `+N more` line; the status
+//! line and the perfdata are never cut.
 //!
 //! The state comes from `RunSummary::nagios_state` (0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN; a site that cannot be reached is CRITICAL, UNKNOWN
@@ -28,10 +36,36 @@ const LABEL_UNIQUE: usize = 19;
 /// (warning, critical) of one perfdata item.
 type Ranges = (Option<Range>, Option<Range>);
 
+/// Default `--max-output`: NRPE v2's fixed packet (v3+ carries 64 KiB).
+pub const DEFAULT_MAX_OUTPUT: usize = 1024;
+
+/// Which perfdata the plugin prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Perfdata {
+    /// Counts and the worst/median round trip: small whatever the suite.
+    #[default]
+    Summary,
+    /// Also one item per case, phase and metric.
+    Cases,
+}
+
 /// The reporter: a pure function of the finished run (the limits each case
 /// was judged against travel in its result).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Nagios;
+#[derive(Debug, Clone, Copy)]
+pub struct Nagios {
+    pub perfdata: Perfdata,
+    /// Bytes the whole output may take (0: no limit); the long text gives way.
+    pub max_output: usize,
+}
+
+impl Default for Nagios {
+    fn default() -> Self {
+        Nagios {
+            perfdata: Perfdata::Summary,
+            max_output: DEFAULT_MAX_OUTPUT,
+        }
+    }
+}
 
 /// Warn/crit fields of one phase of a case: the suite's limit, and on the
 /// total time the `--warning/--critical` ranges where given.
@@ -88,42 +122,51 @@ impl Nagios {
             bad.len(),
             num(run.duration_ms)
         ));
+        let mut long = Vec::new();
         for r in &bad {
             let why = match &r.verdict {
                 Some(v) => format!(" ({v})"),
                 None => String::new(),
             };
-            out.push_str(&text(&format!(
+            long.push(text(&format!(
                 "{} {}: {}{why}",
                 r.nagios_state().word(),
                 r.id,
                 r.message
             )));
-            out.push('\n');
         }
         for p in problems {
-            out.push_str(&text(&format!("UNKNOWN {p}")));
-            out.push('\n');
+            long.push(text(&format!("UNKNOWN {p}")));
         }
         for v in &run.verdicts {
-            out.push_str(&text(&format!("verdict {}", v.line())));
-            out.push('\n');
+            long.push(text(&format!("verdict {}", v.line())));
         }
         let skipped = run.results.len() - ran.len();
-        out.push_str(&format!(
+        let mut tail = format!(
             "{} cases run, {} passed, {skipped} skipped in {:.1}s",
             ran.len(),
             ran.len() - bad.len(),
             run.duration_ms / 1000.0
-        ));
-        let perf = self.perfdata(&ran);
+        );
+        let mut perf = summary_perf(&ran);
+        if self.perfdata == Perfdata::Cases {
+            perf.extend(self.perfdata(&ran));
+        }
         let mut first = true;
         for item in perf {
-            out.push_str(if first { " | " } else { "\n" });
-            out.push_str(&item);
+            tail.push_str(if first { " | " } else { "\n" });
+            tail.push_str(&item);
             first = false;
         }
-        out.push('\n');
+        tail.push('\n');
+        if self.max_output > 0 {
+            fit(&mut long, self.max_output.saturating_sub(out.len() + tail.len()));
+        }
+        for l in long {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out.push_str(&tail);
         (out, state)
     }
 
@@ -160,7 +203,7 @@ impl Nagios {
                 raw.push((
                     format!("{} {}", r.id, m.name),
                     format!("{}{uom}", num(m.value)),
-                    (None, None),
+                    metric_limits(r, &m.name),
                 ));
             }
         }
@@ -174,6 +217,80 @@ impl Nagios {
             })
             .collect()
     }
+}
+
+/// Keep the long-text lines that fit in `budget` bytes (each with its
+/// newline); when some are dropped, a last `+N more` line says so.
+fn fit(lines: &mut Vec<String>, budget: usize) {
+    let size = |ls: &[String]| ls.iter().map(|l| l.len() + 1).sum::<usize>();
+    if size(lines) <= budget {
+        return;
+    }
+    let total = lines.len();
+    while lines.pop().is_some() {
+        let more = format!(
+            "+{} more (every case: <reports>/last-run.json)",
+            total - lines.len()
+        );
+        if size(lines) + more.len() < budget {
+            lines.push(more);
+            return;
+        }
+    }
+}
+
+/// The summary perfdata: counts by state and, when round trips ran, the
+/// worst and median total time (with the limits of the worst case) and the
+/// worst delivery time.
+fn summary_perf(ran: &[&CaseResult]) -> Vec<String> {
+    let count = |s: Status| ran.iter().filter(|r| r.status == s).count();
+    let mut out = vec![
+        format!("'warning'={};;;0;", count(Status::Warning)),
+        format!("'critical'={};;;0;", count(Status::Critical)),
+        format!("'error'={};;;0;", count(Status::Error)),
+    ];
+    let mut trips: Vec<(&CaseResult, f64)> = ran
+        .iter()
+        .filter(|r| r.kind == "roundtrip")
+        .filter_map(|r| r.observation.phase_ms("total").map(|t| (*r, t)))
+        .collect();
+    if trips.is_empty() {
+        return out;
+    }
+    trips.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (worst, max) = trips[trips.len() - 1];
+    let median = trips[(trips.len() - 1) / 2].1;
+    let f = |r: Option<Range>| r.map(|r| r.to_string()).unwrap_or_default();
+    let (w, c) = limits_of(worst, "total");
+    out.push(format!("'rndtrip total max'={}ms;{};{};0;", num(max), f(w), f(c)));
+    out.push(format!("'rndtrip total p50'={}ms;;;0;", num(median)));
+    let delivery = ran
+        .iter()
+        .filter_map(|r| r.observation.phase_ms("delivery"))
+        .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
+    if let Some(d) = delivery {
+        out.push(format!("'delivery max'={}ms;;;0;", num(d)));
+    }
+    out
+}
+
+/// Warn/crit of a host-check metric from the check's limits (`warning`,
+/// `critical` above; `*_below` below).
+fn metric_limits(r: &CaseResult, metric: &str) -> Ranges {
+    let Some(l) = r.limits.metrics.get(metric) else {
+        return (None, None);
+    };
+    let range = |below: Option<f64>, above: Option<f64>| {
+        (below.is_some() || above.is_some()).then_some(Range {
+            start: below.or(above.map(|_| 0.0)),
+            end: above,
+            inside: false,
+        })
+    };
+    (
+        range(l.warning_below, l.warning),
+        range(l.critical_below, l.critical),
+    )
 }
 
 /// Units of measure the guidelines allow.
@@ -340,7 +457,7 @@ mod tests {
             result("host/mta1/port", Status::Error, Some(ErrorKind::Refused)),
             result("host/mta2/port", Status::Pass, None),
         ]);
-        let (out, state) = Nagios.render_with(&run, &[]);
+        let (out, state) = Nagios::default().render_with(&run, &[]);
         assert_eq!(state, NagiosState::Critical);
         assert!(
             out.starts_with("HEALTHMON CRITICAL - 1 of 2 cases failed: host/mta1/port |"),
@@ -354,7 +471,7 @@ mod tests {
             result("rndtrip/a", Status::Error, Some(ErrorKind::Local)),
             result("host/mta2/port", Status::Pass, None),
         ]);
-        let (out, state) = Nagios.render_with(&run, &[]);
+        let (out, state) = Nagios::default().render_with(&run, &[]);
         assert_eq!(state, NagiosState::Unknown);
         assert!(out.starts_with("HEALTHMON UNKNOWN - 1 of 2 cases failed: rndtrip/a"));
         assert!(out.contains("\nUNKNOWN rndtrip/a: "), "{out}");
@@ -363,7 +480,7 @@ mod tests {
     #[test]
     fn nothing_run_is_unknown() {
         let run = summary(vec![result("a", Status::Skipped, None)]);
-        let (out, state) = Nagios.render_with(&run, &[]);
+        let (out, state) = Nagios::default().render_with(&run, &[]);
         assert_eq!(state, NagiosState::Unknown);
         assert!(
             out.starts_with("HEALTHMON UNKNOWN - no case selected"),
@@ -377,7 +494,7 @@ mod tests {
     fn own_problems_after_the_run_are_at_least_unknown() {
         let problems = ["json report failed: results: Not a directory".to_string()];
         let ok = summary(vec![result("a", Status::Pass, None)]);
-        let (out, state) = Nagios.render_with(&ok, &problems);
+        let (out, state) = Nagios::default().render_with(&ok, &problems);
         assert_eq!(state, NagiosState::Unknown);
         assert!(
             out.starts_with(
@@ -387,14 +504,14 @@ mod tests {
         );
         assert!(out.contains("\nUNKNOWN json report failed: "), "{out}");
         let warn = summary(vec![result("a", Status::Warning, None)]);
-        let (out, state) = Nagios.render_with(&warn, &problems);
+        let (out, state) = Nagios::default().render_with(&warn, &problems);
         assert_eq!(state, NagiosState::Warning);
         assert!(
             out.starts_with("HEALTHMON WARNING - 1 of 1 cases failed: a; json report failed"),
             "{out}"
         );
         let two = [problems[0].clone(), "textfile: x".into()];
-        let (out, _) = Nagios.render_with(&ok, &two);
+        let (out, _) = Nagios::default().render_with(&ok, &two);
         assert!(out.contains("Not a directory, +1 more; "), "{out}");
         assert_eq!(
             unknown("a | b\nc"),
@@ -438,7 +555,7 @@ mod tests {
                 metrics: Default::default(),
             },
         };
-        let perf = Nagios.perfdata(&[&r]);
+        let perf = Nagios::default().perfdata(&[&r]);
         assert_eq!(
             perf,
             [
@@ -446,5 +563,93 @@ mod tests {
                 "'rndtrip/a delivery'=300ms;3000;10000;0;"
             ]
         );
+    }
+
+    fn trip(id: &str, status: Status, total: f64, delivery: f64) -> CaseResult {
+        let mut r = result(id, status, None);
+        r.kind = "roundtrip".into();
+        r.observation.phase("delivery", delivery);
+        r.observation.phase("total", total);
+        r
+    }
+
+    #[test]
+    fn summary_perfdata_by_default_cases_on_request() {
+        let run = summary(vec![
+            trip("rndtrip/a", Status::Pass, 800.0, 300.0),
+            trip("rndtrip/b", Status::Critical, 20_000.0, 700.0),
+            trip("rndtrip/c", Status::Pass, 900.0, 400.0),
+            result("host/mta1/port", Status::Error, Some(crate::result::ErrorKind::Refused)),
+        ]);
+        let (out, _) = Nagios::default().render_with(&run, &[]);
+        let tail = &out[out.find("cases run").unwrap()..];
+        assert_eq!(
+            tail.split_once(" | ").unwrap().1.trim_end().replace('\n', " "),
+            "'warning'=0;;;0; 'critical'=1;;;0; 'error'=1;;;0; 'rndtrip total max'=20000ms;;;0; \
+             'rndtrip total p50'=900ms;;;0; 'delivery max'=700ms;;;0;",
+            "{out}"
+        );
+        assert!(!out.contains("rndtrip/a="), "no per-case items by default: {out}");
+        let cases = Nagios {
+            perfdata: Perfdata::Cases,
+            max_output: 0,
+        };
+        let (out, _) = cases.render_with(&run, &[]);
+        assert!(out.contains("rndtrip/a=800ms"), "{out}");
+        assert!(out.contains("'rndtrip total max'=20000ms"), "{out}");
+    }
+
+    #[test]
+    fn long_text_gives_way_to_the_output_limit() {
+        let many: Vec<CaseResult> = (0..200)
+            .map(|i| trip(&format!("rndtrip/ims{i}/mta1/mmp1/pop3"), Status::Critical, 1.0, 1.0))
+            .collect();
+        let run = summary(many);
+        let (out, _) = Nagios::default().render_with(&run, &[]);
+        assert!(out.len() <= DEFAULT_MAX_OUTPUT, "{} bytes", out.len());
+        assert!(out.starts_with("HEALTHMON CRITICAL - 200 of 200 cases failed"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let tail = lines.iter().position(|l| l.contains("cases run")).unwrap();
+        let more = lines[tail - 1];
+        assert!(more.starts_with('+') && more.contains(" more"), "{out}");
+        let kept = tail - 2;
+        assert!(kept > 0, "some failing cases are shown: {out}");
+        let n: usize = more[1..].split(' ').next().unwrap().parse().unwrap();
+        assert_eq!(kept + n, 200, "every failing case is shown or counted: {out}");
+        assert!(out.ends_with("'delivery max'=1ms;;;0;\n"), "perfdata kept: {out}");
+        // No limit: every line.
+        let all = Nagios {
+            max_output: 0,
+            ..Nagios::default()
+        };
+        let (out, _) = all.render_with(&run, &[]);
+        assert_eq!(out.lines().filter(|l| l.starts_with("CRITICAL ")).count(), 200);
+    }
+
+    #[test]
+    fn host_check_metrics_carry_their_limits() {
+        use crate::suite::limit::NumLimit;
+        let mut r = result("host/mta1/system", Status::Pass, None);
+        r.observation.metric("cpu_busy", 42.0, "%");
+        r.observation.metric("free_mb", 900.0, "");
+        r.limits.metrics.insert(
+            "cpu_busy".into(),
+            NumLimit {
+                warning: Some(80.0),
+                critical: Some(95.0),
+                ..Default::default()
+            },
+        );
+        r.limits.metrics.insert(
+            "free_mb".into(),
+            NumLimit {
+                warning_below: Some(500.0),
+                critical_below: Some(100.0),
+                ..Default::default()
+            },
+        );
+        let perf = Nagios::default().perfdata(&[&r]);
+        assert!(perf.contains(&"'host/mta1/system cpu_busy'=42%;80;95;;".to_string()), "{perf:?}");
+        assert!(perf.contains(&"'host/mta1/system free_mb'=900;500:;100:;;".to_string()), "{perf:?}");
     }
 }

@@ -10,11 +10,12 @@ use crate::support::modes::*;
 use crate::support::nagios::*;
 use crate::support::site;
 
+/// `healthmon check` (the plugin) of ims1's paths through mta1.
 fn nagios_run(extra: &[&str], reports: &std::path::Path) -> (String, i32) {
     let o = Command::new(bin())
-        .arg("run")
+        .arg("check")
         .arg(root().join("suites/local.yaml"))
-        .args(["--format", "nagios", "--only", "rndtrip/ims1/mta1/*"])
+        .args(["--only", "rndtrip/ims1/mta1/*"])
         .args(extra)
         .arg("--reports")
         .arg(reports)
@@ -33,9 +34,32 @@ fn nagios_run(extra: &[&str], reports: &std::path::Path) -> (String, i32) {
 fn real_run_output_parses_per_plugin_guidelines() {
     let _site = site::site_shared();
     let d = tempfile::tempdir().unwrap();
+    // By default a summary: counts, the worst round trip with its limits.
     let (out, code) = nagios_run(&[], d.path());
     let perf = check_output(&out, code);
-    // 6 paths: a total per case plus phases, with the suite's limits as ranges.
+    let labels: Vec<&str> = perf.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "cases",
+            "failed",
+            "duration",
+            "warning",
+            "critical",
+            "error",
+            "rndtrip total max",
+            "rndtrip total p50",
+            "delivery max"
+        ],
+        "{out}"
+    );
+    assert_eq!(&perf[6].fields[..2], ["5000", "15000"], "{out}");
+    assert!(out.len() <= 1024, "{} bytes: {out}", out.len());
+
+    // 6 paths with --perfdata cases: a total per case plus phases, with the
+    // suite's limits as ranges.
+    let (out, code) = nagios_run(&["--perfdata", "cases", "--max-output", "0"], d.path());
+    let perf = check_output(&out, code);
     let totals: Vec<&Perf> = perf
         .iter()
         .filter(|p| p.label.ends_with("/pop3") || p.label.ends_with("/imap"))
@@ -60,7 +84,14 @@ fn real_run_output_parses_per_plugin_guidelines() {
 
     // --warning @0:3600000 (inside an hour: always) and a generous critical.
     let (out, code) = nagios_run(
-        &["--warning", "@0:3600000", "--critical", "600000"],
+        &[
+            "--warning",
+            "@0:3600000",
+            "--critical",
+            "600000",
+            "--perfdata",
+            "cases",
+        ],
         d.path(),
     );
     assert_eq!(code, 1, "{out}");
@@ -71,11 +102,11 @@ fn real_run_output_parses_per_plugin_guidelines() {
         .unwrap();
     assert_eq!(&t.fields[..2], ["@0:3600000", "600000"]);
 
-    // `healthmon check` is the same plugin.
+    // `run --format nagios` is the same plugin.
     let o = Command::new(bin())
-        .arg("check")
+        .arg("run")
         .arg(root().join("suites/local.yaml"))
-        .args(["--only", "security/*", "--reports"])
+        .args(["--format", "nagios", "--only", "security/*", "--reports"])
         .arg(d.path())
         .output()
         .unwrap();
