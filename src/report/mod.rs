@@ -97,9 +97,35 @@ pub fn fit(s: &str, width: usize) -> String {
     t
 }
 
+/// [`fit`] at a word boundary: a long message loses whole words (an address
+/// is never cut to `127~`), unless that would drop more than half the width
+/// (one very long word): then it is cut inside the word.
+pub fn fit_words(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(width.saturating_sub(1)).collect();
+    match head.rfind(' ') {
+        Some(i) if head[..i].chars().count() >= width / 2 => {
+            format!("{}~", head[..i].trim_end())
+        }
+        _ => fit(s, width),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn fit_words_cuts_between_words() {
+        let m = "retrieve: connect to 127.0.2.1:110 refused";
+        assert_eq!(fit_words(m, 30), "retrieve: connect to~");
+        assert_eq!(fit_words(m, 100), m);
+        assert_eq!(fit_words("abcdefghij", 5), "abcd~");
+        assert_eq!(fit_words("a bcdefghijklmn", 8), "a bcdef~", "one long word");
+        assert!(fit_words(m, 30).chars().count() <= 30);
+    }
+
     #[test]
     fn one_line_and_fit() {
         assert_eq!(one_line("a\r\n  b\x1b[0m\tc "), "a b [0m c");

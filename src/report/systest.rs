@@ -2,16 +2,18 @@
 //!
 //! Layout as the seed's (runmonitor's systest.log): a `DATE COLLECTED:` line
 //! and the boxed column header whenever the date changes (or the file is
-//! new), then one row per round-trip case. healthmon adds three things after
-//! the seed's columns: a wider Error column (the isolation verdict, else the
-//! failing phase and the server's reply, cut to fit), Proto and Verdict (the
-//! case status).
+//! new), then one row per round-trip case, ordered by path within a run.
+//! healthmon adds three things after the seed's columns: a wider Error
+//! column (the isolation verdict first, else the failing phase and the
+//! server's reply, cut at a word boundary), Proto and Verdict (the case
+//! status). The retrieve column's header says `POP/IMAP:` (the seed's
+//! `POP:` predates IMAP rows).
 
 use std::path::Path;
 
 use chrono::{DateTime, Local, Utc};
 
-use super::{Outputs, Reporter, fit, one_line};
+use super::{Outputs, Reporter, fit, fit_words, one_line};
 use crate::result::{CaseResult, RunSummary, Status};
 
 pub const FILE: &str = "systest.log";
@@ -76,7 +78,9 @@ pub fn render(
         .iter()
         .filter(|r| r.kind == "roundtrip" && r.status != Status::Skipped)
         .collect();
-    rows.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    // By path (the case id: account, submit, retrieve, protocol), not by
+    // completion order: one run reads the same way every time.
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
     for r in rows {
         let t = local(r.started_at);
         let d = t.format("%d %b %Y").to_string();
@@ -95,7 +99,7 @@ pub fn render(
             submit_name(r),
             r.label("retrieve").to_string(),
             total,
-            error_text(run, r),
+            fit_words(&error_text(run, r), W_ERROR),
             r.label("protocol").to_string(),
             r.status.as_str().to_string(),
         ];
@@ -169,7 +173,9 @@ fn header(date: &str) -> String {
         "Proto",
         "Verdict",
     ];
-    let l2 = ["at time:", "", "SMTP:", "POP:", "Time:", "", "", ""];
+    // The retrieve column holds POP3 and IMAP rows (the Proto column says
+    // which); the seed's header said "POP:" when it only had POP3.
+    let l2 = ["at time:", "", "SMTP:", "POP/IMAP:", "Time:", "", "", ""];
     for l in [l1, l2] {
         s.push_str(&row(&l.map(String::from)));
     }
@@ -235,7 +241,7 @@ DATE COLLECTED: 10 Jan 2001
 |                 Message Delivery time                  |                                                  |       |          |
 +----------+-----------+------------+------------+-------+--------------------------------------------------+-------+----------+
 | Test run | Username: | Msg submit | Msg retr   | Total | Error                                            | Proto | Verdict  |
-| at time: |           | SMTP:      | POP:       | Time: |                                                  |       |          |
+| at time: |           | SMTP:      | POP/IMAP:  | Time: |                                                  |       |          |
 +----------+-----------+------------+------------+-------+--------------------------------------------------+-------+----------+
 | 00:05:04 | ims2      | mta1       | mmp1       | 2083  |                                                  | pop3  | pass     |
 ";
@@ -266,6 +272,25 @@ DATE COLLECTED: 10 Jan 2001
         assert!(err.contains("| -     | login: -ERR xxx"), "{err}");
         assert!(err.contains("~ | pop3  | error    |"), "{err}");
         assert!(!err.contains('\x1b'));
+    }
+
+    #[test]
+    fn rows_by_path_and_messages_cut_between_words() {
+        let msg = "retrieve: connect: connection refused to 127.0.2.1:110 (refused)";
+        let r = run(vec![
+            case("rndtrip/ims2/mta2/mmp1/pop3", Status::Pass, "", "2001-01-10T00:05:01Z"),
+            case("rndtrip/ims1/mta1/mmp1/pop3", Status::Error, msg, "2001-01-10T00:05:09Z"),
+            case("rndtrip/ims2/mta1/mmp1/pop3", Status::Pass, "", "2001-01-10T00:05:02Z"),
+        ]);
+        let text = render(&r, Some("10 Jan 2001"), |t| t.naive_utc());
+        let times: Vec<&str> = text.lines().map(|l| &l[2..10]).collect();
+        assert_eq!(times, ["00:05:09", "00:05:02", "00:05:01"], "{text}");
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.contains("| retrieve: connect: connection refused to~"),
+            "{first}"
+        );
+        assert!(!first.contains("127"), "{first}");
     }
 
     #[test]
