@@ -87,6 +87,7 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
             .clone()
             .unwrap_or_else(|| reports_dir.join("junit.xml")),
         reports_dir,
+        host: crate::hostcheck::local_hostname().unwrap_or_else(|| "localhost".into()),
     };
     let mut report_errors = Vec::new();
     if let Some(dir) = &req.textfile

@@ -152,7 +152,8 @@ pub fn select_host(suite: &SuiteSpec, name: Option<&str>) -> Option<String> {
     by(want).or_else(|| by(short))
 }
 
-fn local_hostname() -> Option<String> {
+/// This machine's host name (gethostname), `None` when it has none.
+pub fn local_hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: buf is valid for buf.len() bytes; we stop at the first NUL.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };

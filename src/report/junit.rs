@@ -9,7 +9,9 @@
 //! `classname` = `<site>.<kind>` (stable, value-free); warning/critical →
 //! `<failure>` (message in attribute and text), error → `<error>`,
 //! filtered out → `<skipped>`; phases, metrics, facts and the (already
-//! redacted) transcript in `<system-out>`.
+//! redacted) transcript in `<system-out>`. The `<testsuites>` and
+//! `<testsuite>` attributes junit-report cannot set are put right by
+//! [`super::junit_attrs`].
 
 use std::fmt::Write as _;
 
@@ -25,7 +27,7 @@ impl Reporter for JunitFile {
         "junit"
     }
     fn report(&self, run: &RunSummary, out: &Outputs) -> Result<(), String> {
-        let xml = render(run)?;
+        let xml = render(run, &out.host)?;
         crate::atomic::write(&out.junit, &xml)
             .map_err(|e| format!("cannot write {}: {e}", out.junit.display()))
     }
@@ -66,7 +68,8 @@ pub fn cdata_safe(s: &str) -> String {
     xml_safe(s).replace("]]>", "]]&gt;")
 }
 
-pub fn render(run: &RunSummary) -> Result<Vec<u8>, String> {
+/// The JUnit XML of a run that ran on the machine `host`.
+pub fn render(run: &RunSummary, host: &str) -> Result<Vec<u8>, String> {
     let mut report = Report::new();
     let ts = OffsetDateTime::from_unix_timestamp(run.started_at.timestamp())
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -79,7 +82,6 @@ pub fn render(run: &RunSummary) -> Result<Vec<u8>, String> {
     for name in names {
         let mut suite = TestSuite::new(&attr_safe(name));
         suite.set_timestamp(ts);
-        suite.hostname = attr_safe(&run.site);
         for r in run.results.iter().filter(|r| r.suite == name) {
             suite.add_testcase(testcase(run, r));
         }
@@ -89,8 +91,10 @@ pub fn render(run: &RunSummary) -> Result<Vec<u8>, String> {
     report
         .write_xml(&mut buf)
         .map_err(|e| format!("junit: {e}"))?;
-    buf.push(b'\n');
-    Ok(buf)
+    let xml = String::from_utf8(buf).map_err(|e| format!("junit: {e}"))?;
+    let mut xml = super::junit_attrs::conventions(&xml, run, host)?;
+    xml.push('\n');
+    Ok(xml.into_bytes())
 }
 
 fn testcase(run: &RunSummary, r: &CaseResult) -> TestCase {
@@ -234,7 +238,7 @@ mod tests {
             verdicts: vec![],
             notes: vec![],
         };
-        let xml = String::from_utf8(render(&run).unwrap()).unwrap();
+        let xml = String::from_utf8(render(&run, "monitor1").unwrap()).unwrap();
         let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         let cases: Vec<_> = doc
             .descendants()

@@ -7,6 +7,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod junit_attrs;
 pub mod metrics;
 pub mod nagios;
 pub mod qmonitor;
@@ -24,6 +25,8 @@ pub struct Outputs {
     pub reports_dir: PathBuf,
     /// JUnit XML file.
     pub junit: PathBuf,
+    /// The machine that ran the run (JUnit's `hostname`).
+    pub host: String,
 }
 
 /// One output of a finished run (Send + Sync: a run's reporters travel

@@ -61,7 +61,7 @@ fn summary(text: &str) -> RunSummary {
 }
 
 fn check(text: &str) {
-    let xml = render(&summary(text)).unwrap();
+    let xml = render(&summary(text), "monitor1").unwrap();
     let xml = String::from_utf8(xml).expect("utf-8");
     let doc = roxmltree::Document::parse(&xml)
         .unwrap_or_else(|e| panic!("invalid XML for {text:?}: {e}\n{xml}"));
@@ -99,4 +99,59 @@ proptest! {
         check(&s);
         check(&String::from_utf8_lossy(&bytes));
     }
+}
+
+/// What Jenkins, GitLab and the Ant schema read on the suite level: counts
+/// (with `skipped`) on each `<testsuite>` and in aggregate on
+/// `<testsuites>`; `hostname` the machine that ran; `time` the run's wall
+/// time, not the sum of concurrent cases; a zone-less ISO timestamp; the
+/// site in `package` and `<properties>`.
+#[test]
+fn suite_attributes_follow_the_consumers() {
+    let mut run = summary("ok");
+    run.suites.push("edge & <b>".into());
+    let mut other = case("other/pass", Status::Pass, "ok");
+    other.suite = "edge & <b>".into();
+    let mut other_skip = case("other/skip", Status::Skipped, "ok");
+    other_skip.suite = "edge & <b>".into();
+    run.results.push(other);
+    run.results.push(other_skip);
+    run.duration_ms = 4_250.0;
+    for r in &mut run.results {
+        r.duration_ms = 3_000.0; // seven cases: their sum is 21 s
+    }
+    let xml = String::from_utf8(render(&run, "monitor1.example.net").unwrap()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let attrs = |n: roxmltree::Node, keys: &[&str]| -> Vec<String> {
+        keys.iter()
+            .map(|k| n.attribute(*k).unwrap_or_else(|| panic!("no {k} in {xml}")).to_string())
+            .collect()
+    };
+    let counts = ["tests", "failures", "errors", "skipped", "time"];
+    assert_eq!(attrs(root, &counts), ["7", "2", "1", "2", "4.250"]);
+    assert_eq!(root.attribute("name"), Some("healthmon local"));
+    let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
+    assert_eq!(suites.len(), 2);
+    assert_eq!(attrs(suites[0], &counts), ["5", "2", "1", "1", "4.250"]);
+    assert_eq!(attrs(suites[1], &counts), ["2", "0", "0", "1", "4.250"]);
+    assert_eq!(suites[1].attribute("name"), Some("edge & <b>"));
+    let stamp = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$").unwrap();
+    for s in &suites {
+        assert_eq!(s.attribute("hostname"), Some("monitor1.example.net"));
+        assert_eq!(s.attribute("package"), Some("local"));
+        assert!(stamp.is_match(s.attribute("timestamp").unwrap()), "{xml}");
+        let first = s.children().find(|n| n.is_element()).unwrap();
+        assert_eq!(first.tag_name().name(), "properties", "properties first: {xml}");
+        let site = first
+            .children()
+            .find(|p| p.attribute("name") == Some("site"))
+            .unwrap();
+        assert_eq!(site.attribute("value"), Some("local"));
+        // The sums over the testcases agree with the attributes.
+        let n = s.children().filter(|n| n.has_tag_name("testcase")).count();
+        assert_eq!(n.to_string(), s.attribute("tests").unwrap());
+    }
+    assert!(stamp.is_match(root.attribute("timestamp").unwrap()));
 }

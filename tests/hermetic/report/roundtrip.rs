@@ -117,7 +117,7 @@ proptest! {
     #[test]
     fn junit_written_then_parsed_back(results in proptest::collection::vec(case(), 0..12)) {
         let run = run(results);
-        let xml = String::from_utf8(render(&run).unwrap()).unwrap();
+        let xml = String::from_utf8(render(&run, "monitor1").unwrap()).unwrap();
         let doc = roxmltree::Document::parse(&xml).map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;
         // Suites in order, each with its own results in order.
         let mut want: Vec<&CaseResult> = Vec::new();
