@@ -120,7 +120,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 }
 
 fn esc(s: &str) -> String {
-    super::junit::attr_safe(s)
+    super::xml::attr_safe(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

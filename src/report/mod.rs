@@ -13,6 +13,7 @@ pub mod nagios;
 pub mod qmonitor;
 pub mod systest;
 pub mod terminal;
+pub mod xml;
 
 use std::path::PathBuf;
 
