@@ -38,6 +38,7 @@ mod cmd {
     mod list;
 }
 mod daemon {
+    mod listener;
     mod process;
 }
 mod daily_report {
