@@ -96,7 +96,11 @@ pub async fn run(
 
 fn error(r: &mut CaseResult, host: &str, kind: ErrorKind, message: String) {
     r.status = Status::Error;
-    r.message = format!("agent: {message}");
+    r.message = if message.starts_with("agent ") {
+        message.clone()
+    } else {
+        format!("agent: {message}")
+    };
     r.observation.error = Some(ProbeError {
         phase: "agent".into(),
         kind,
@@ -208,4 +212,152 @@ fn trunc(d: Duration) -> Duration {
 
 fn short(d: &str) -> &str {
     d.get(..12).unwrap_or(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{AgentCase, HostCase};
+    use crate::probe::agent::AgentRun;
+    use chrono::Utc;
+
+    fn case(id: &str, agent: bool) -> TestCase {
+        let kind = if agent {
+            CaseKind::Agent(AgentCase {
+                host: "mta1".into(),
+            })
+        } else {
+            CaseKind::Host(HostCase {
+                host: "mta1".into(),
+                check: serde_yaml::with::singleton_map_recursive::deserialize(
+                    serde_yaml::Deserializer::from_str("port: {endpoint: smtp}"),
+                )
+                .unwrap(),
+            })
+        };
+        TestCase {
+            id: id.into(),
+            suite: 0,
+            kind,
+            labels: Default::default(),
+            timeout: Duration::from_secs(5),
+            slot: None,
+        }
+    }
+
+    fn blank(c: &TestCase) -> CaseResult {
+        CaseResult {
+            id: c.id.clone(),
+            kind: "host".into(),
+            site: "s".into(),
+            suite: "s".into(),
+            labels: Default::default(),
+            started_at: Utc::now(),
+            duration_ms: 0.0,
+            status: Status::Skipped,
+            message: String::new(),
+            observation: Default::default(),
+            verdict: None,
+            limits: Default::default(),
+        }
+    }
+
+    fn answer(age_ms: u64, digest: &str, status: Status) -> Answer {
+        let c = case("host/mta1/port", false);
+        let mut r = blank(&c);
+        r.status = status;
+        r.message = "port smtp: refused".into();
+        Ok(Pulled {
+            body: AgentResults {
+                version: "x".into(),
+                site: "s".into(),
+                suite_digest: digest.into(),
+                hosts: vec!["mta1".into()],
+                interval_ms: 60_000,
+                run: Some(AgentRun {
+                    run_id: "r1".into(),
+                    finished_at: Utc::now(),
+                    age_ms,
+                }),
+                results: vec![r],
+            },
+            bytes: 1234,
+            ms: 3.0,
+        })
+    }
+
+    fn settle_one(c: &TestCase, a: &Answer) -> CaseResult {
+        settle(c, blank(c), "mta1", a, "d1", Duration::from_secs(60))
+    }
+
+    #[test]
+    fn fresh_results_are_the_hosts_cases_and_stale_ones_errors() {
+        let c = case("host/mta1/port", false);
+        let r = settle_one(&c, &answer(5_000, "d1", Status::Critical));
+        assert_eq!(r.status, Status::Critical);
+        assert_eq!(r.message, "port smtp: refused");
+        assert_eq!(r.observation.facts["agent_age"], "5s");
+        // 2 x 60s passed: an error, never shown as fresh.
+        let r = settle_one(&c, &answer(121_000, "d1", Status::Pass));
+        assert_eq!(r.status, Status::Error);
+        assert!(
+            r.message.contains("stale: the latest result is 121s old"),
+            "{}",
+            r.message
+        );
+        let e = r.observation.error.unwrap();
+        assert_eq!(
+            (e.kind, e.host.as_deref()),
+            (ErrorKind::Timeout, Some("mta1"))
+        );
+        // A check the agent does not serve is an error, not missing.
+        let r = settle_one(
+            &case("host/mta1/queue", false),
+            &answer(1, "d1", Status::Pass),
+        );
+        assert_eq!(r.status, Status::Error);
+        assert!(
+            r.message.contains("no result for this check"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn the_agent_case_reports_the_pull_and_a_digest_mismatch() {
+        let c = case("agent/mta1", true);
+        let r = settle_one(&c, &answer(1, "d1", Status::Pass));
+        assert_eq!(r.status, Status::Pass);
+        assert_eq!(r.observation.metric_value("pull_bytes"), Some(1234.0));
+        let r = settle_one(&c, &answer(1, "d2", Status::Pass));
+        assert_eq!(r.status, Status::Error);
+        assert!(
+            r.message.contains("another version of the suite"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn an_agent_that_does_not_answer_makes_every_check_an_error() {
+        let down: Answer = Err(PullError {
+            message: "agent http://127.0.1.1:9783: connect failed: Connection refused".into(),
+            kind: ErrorKind::Refused,
+            ms: 1.0,
+        });
+        let r = settle_one(&case("agent/mta1", true), &down);
+        assert_eq!(r.status, Status::Error);
+        assert!(
+            r.message
+                .starts_with("agent http://127.0.1.1:9783: connect failed")
+        );
+        let r = settle_one(&case("host/mta1/port", false), &down);
+        assert_eq!(r.status, Status::Error);
+        assert!(
+            r.message.contains("mta1's agent did not answer"),
+            "{}",
+            r.message
+        );
+        assert_eq!(r.observation.error.unwrap().kind, ErrorKind::Refused);
+    }
 }

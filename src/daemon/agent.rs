@@ -97,8 +97,14 @@ async fn queue(State(ctx): State<Ctx>, Query(q): Query<BTreeMap<String, String>>
     };
     let spec = &ctx.role.suite.spec;
     let at = crate::hostcheck::queue_lookup::lookup(spec, host, qid, spec.step_timeout()).await;
-    if let QueueWhere::Unknown { message } = &at {
-        tracing::warn!("agent: queue look-up on {host}: {message}");
+    match &at {
+        QueueWhere::Unknown { message } => {
+            tracing::warn!("agent: queue look-up of {qid} on {host}: {message}")
+        }
+        QueueWhere::Queued { queue, .. } => {
+            tracing::info!("agent: queue look-up of {qid} on {host}: {queue}")
+        }
+        QueueWhere::Gone => tracing::info!("agent: queue look-up of {qid} on {host}: not queued"),
     }
     axum::Json(QueueAnswer {
         host: host.into(),

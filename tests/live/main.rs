@@ -11,6 +11,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agent {
+    mod central;
+    mod isolate;
+}
 mod alert {
     mod site;
 }
