@@ -34,6 +34,7 @@ mod isolate {
     mod followup;
 }
 mod cmd {
+    mod agent;
     mod check;
     mod list;
 }
