@@ -112,15 +112,15 @@ fn client(spec: &AgentSpec, deadline: Duration) -> Result<reqwest::Client, Strin
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(concat!("healthmon/", env!("CARGO_PKG_VERSION")));
-    let url = spec.parsed_url()?;
-    if url.tls {
-        let tls = TlsSpec {
-            ca_file: spec.ca_file.clone(),
-            ..TlsSpec::default()
-        };
-        let cfg = super::tls::client_config(&tls)?;
-        b = b.use_preconfigured_tls((*cfg).clone());
-    }
+    // The probes' cached TLS config (system roots + ca_file, verified, ring),
+    // also for http: reqwest would otherwise load the system roots anew for
+    // every client, which dominated a pull's time.
+    let tls = TlsSpec {
+        ca_file: spec.ca_file.clone(),
+        ..TlsSpec::default()
+    };
+    let cfg = super::tls::client_config(&tls)?;
+    b = b.use_preconfigured_tls((*cfg).clone());
     b.build().map_err(|e| format!("http client: {e}"))
 }
 
