@@ -14,6 +14,7 @@ mod support;
 mod agent {
     mod central;
     mod isolate;
+    mod prometheus;
 }
 mod alert {
     mod site;
