@@ -148,18 +148,5 @@ pub fn case<'a>(doc: &'a serde_json::Value, id: &str) -> (&'a str, &'a str) {
 
 /// GET over plain HTTP/1.0 with the agents' bearer token: (status, body).
 pub fn get_with_token(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
-    );
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    let code = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok());
-    let body = buf.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (code.unwrap_or(0), body.to_string())
+    super::modes::http_get_bearer(addr, path, Some(TOKEN))
 }

@@ -3,8 +3,7 @@
 //! `agent:` entry; it serves its host's latest results and refuses queue
 //! look-ups that are not a validated id of one of its hosts.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -78,22 +77,8 @@ fn refuses_another_machines_host_an_open_network_port_and_no_agent_entry() {
     assert!(e.contains("beyond loopback) needs a token"), "{e}");
 }
 
-/// GET with a bearer token: (status, body).
 fn get(addr: &str, path: &str, token: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    let code = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok());
-    let body = buf.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (code.unwrap_or(0), body.to_string())
+    http_get_bearer(addr, path, Some(token))
 }
 
 #[test]

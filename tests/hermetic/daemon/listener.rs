@@ -175,22 +175,8 @@ fn over_max_connections_new_ones_are_closed_then_room_frees_up() {
     assert!(n >= 2 && ok, "probes did not keep passing: {n} runs");
 }
 
-/// GET with an optional bearer token: the status code.
 fn get_status(addr: &str, path: &str, token: Option<&str>) -> u16 {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return 0;
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n{auth}\r\n").unwrap();
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    http_get_bearer(addr, path, token).0
 }
 
 #[test]
