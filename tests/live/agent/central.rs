@@ -124,9 +124,29 @@ fn a_stopped_agent_is_an_agent_error_and_its_checks_errors_then_it_recovers() {
     let (st, msg) = case(&doc, "host/store2/system");
     assert_eq!(st, "error");
     assert!(msg.contains("store2's agent did not answer"), "{msg}");
-    // Not silently missing from the record either.
+    // Not silently missing from the record, the alerts or the daily report.
     let q = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     assert!(q.contains("agent/store2") && q.contains("<error"), "{q}");
+    let alerts = std::fs::read_to_string(reports.join("state/alert-state.json")).unwrap();
+    assert!(alerts.contains("\"agent/store2\""), "{alerts}");
+    let o = std::process::Command::new(crate::support::site::bin())
+        .arg("report")
+        .arg(&suite)
+        .arg("--reports")
+        .arg(&reports)
+        .args(["--format", "json", "--stdout", "--date"])
+        .arg(chrono::Utc::now().date_naive().to_string())
+        .output()
+        .unwrap();
+    let daily: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failing: Vec<&str> = daily["host_failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["case"].as_str().unwrap())
+        .collect();
+    assert!(failing.contains(&"agent/store2"), "{failing:?}");
+    assert!(failing.contains(&"host/store2/system"), "{failing:?}");
     // The agent comes back (first run at start): fresh results again.
     let _a = agents::start(d.path(), &suite, "store2", port);
     let doc = wait_agents_ready(&suite, &reports, &["store2"]);
