@@ -177,3 +177,50 @@ fn a_wrong_token_is_refused_and_logged_without_the_token() {
     let out = serde_json::to_string(&doc).unwrap();
     assert!(!out.contains("Zq9") && !out.contains(TOKEN));
 }
+
+#[test]
+fn validate_resolve_checks_every_agent_answers_the_same_suite() {
+    let _site = site::site_shared();
+    let d = tempfile::tempdir().unwrap();
+    let port = agents::free_port_on_all();
+    let suite = agents::agent_suite(d.path(), port);
+    let _a = agents::start(d.path(), &suite, "mta1", port);
+    let _b = agents::start(d.path(), &suite, "store1", port);
+    wait_agents_ready(&suite, &d.path().join("central"), &["mta1", "store1"]);
+    let resolve = |s: &Path| {
+        let o = std::process::Command::new(crate::support::site::bin())
+            .args(["validate", "--resolve"])
+            .arg(s)
+            .current_dir(crate::support::site::root())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, out) = resolve(&suite);
+    assert_eq!(code, Some(2), "lb's agent is not running: {out}");
+    assert!(
+        out.contains(&format!("ok   mta1 agent https://127.0.1.1:{port}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("ok   store1 agent http://127.0.2.1:{port}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("FAIL lb agent http://127.0.5.1:{port}")),
+        "{out}"
+    );
+    // The central monitor's copy of the suite differs: every agent says so.
+    let other = d.path().join("edited.yaml");
+    let text = std::fs::read_to_string(&suite).unwrap();
+    std::fs::write(&other, format!("{text}\n# edited on the monitor only\n")).unwrap();
+    let (_, out) = resolve(&other);
+    assert!(
+        out.contains(&format!("FAIL mta1 agent https://127.0.1.1:{port}")),
+        "{out}"
+    );
+    assert!(out.contains("suite digest differs"), "{out}");
+}
