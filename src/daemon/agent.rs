@@ -4,8 +4,9 @@
 //!
 //! - `GET /api/v1/agent/results` — latest results of our hosts' checks with
 //!   their age, our version and suite digest (`probe::agent::AgentResults`);
-//! - `GET /api/v1/agent/queue?host=H&queue_id=Q` — the fixed `postqueue -j`
-//!   look-up for a validated id on one of our MTAs, at most
+//! - `GET /api/v1/agent/queue?host=H&queue_id=Q` (or `message_id=<M>`) —
+//!   the fixed `postqueue -j` (and `postcat -h -q`) look-up for a validated
+//!   id on one of our MTAs, at most
 //!   `role::LOOKUPS_AT_ONCE` at a time (more are answered 503).
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use chrono::Utc;
 
 pub use super::role::Role;
 use super::state::SharedState;
+use crate::hostcheck::queue_lookup;
 use crate::probe::agent::{self as wire, AgentResults, AgentRun, QueueAnswer, QueueWhere};
 use crate::result::Status;
 use crate::status::StatusSource;
@@ -81,34 +83,57 @@ async fn results(State(ctx): State<Ctx>) -> impl IntoResponse {
 
 async fn queue(State(ctx): State<Ctx>, Query(q): Query<BTreeMap<String, String>>) -> Response {
     let host = q.get("host").map(String::as_str).unwrap_or("");
-    let qid = q.get("queue_id").map(String::as_str).unwrap_or("");
     if !ctx.role.hosts.iter().any(|h| h == host) {
         return (StatusCode::NOT_FOUND, "not a host of this agent\n").into_response();
     }
-    if !wire::valid_queue_id(qid) {
-        return (
-            StatusCode::BAD_REQUEST,
-            "queue_id: 5-32 letters or digits\n",
-        )
-            .into_response();
-    }
+    let by_mid = q.get("message_id").filter(|m| wire::valid_message_id(m));
+    let qid = q.get("queue_id").filter(|q| wire::valid_queue_id(q));
     let Ok(_slot) = ctx.role.lookups.try_acquire() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "queue look-ups busy\n").into_response();
     };
     let spec = &ctx.role.suite.spec;
-    let at = crate::hostcheck::queue_lookup::lookup(spec, host, qid, spec.step_timeout()).await;
+    let step = spec.step_timeout();
+    let (queue_id, at) = match (qid, by_mid) {
+        (Some(id), _) => (id.clone(), queue_lookup::lookup(spec, host, id, step).await),
+        (None, Some(m)) => {
+            // Bounded as a whole too: one postcat per queued message.
+            let work = queue_lookup::lookup_message_id(spec, host, m, step);
+            match tokio::time::timeout(step * 3, work).await {
+                Ok(x) => x,
+                Err(_) => (
+                    String::new(),
+                    QueueWhere::Unknown {
+                        message: format!(
+                            "no answer within {}",
+                            crate::suite::duration::Dur(step * 3)
+                        ),
+                    },
+                ),
+            }
+        }
+        (None, None) => {
+            let why = "give queue_id (5-32 letters or digits) or message_id (<local@domain>)\n";
+            return (StatusCode::BAD_REQUEST, why).into_response();
+        }
+    };
+    let what = if queue_id.is_empty() {
+        "message"
+    } else {
+        queue_id.as_str()
+    };
     match &at {
         QueueWhere::Unknown { message } => {
-            tracing::warn!("agent: queue look-up of {qid} on {host}: {message}")
+            tracing::warn!("agent: queue look-up of {what} on {host}: {message}")
         }
         QueueWhere::Queued { queue, .. } => {
-            tracing::info!("agent: queue look-up of {qid} on {host}: {queue}")
+            tracing::info!("agent: queue look-up of {what} on {host}: {queue}")
         }
-        QueueWhere::Gone => tracing::info!("agent: queue look-up of {qid} on {host}: not queued"),
+        QueueWhere::Gone => tracing::info!("agent: queue look-up of {what} on {host}: not queued"),
     }
     axum::Json(QueueAnswer {
         host: host.into(),
-        queue_id: qid.into(),
+        queue_id,
+        message_id: by_mid.cloned(),
         at,
     })
     .into_response()

@@ -5,8 +5,9 @@
 //!
 //! - `GET /api/v1/agent/results` → [`AgentResults`]: the latest results of
 //!   the agent's hosts, their age, the agent's version and suite digest.
-//! - `GET /api/v1/agent/queue?host=H&queue_id=Q` → [`QueueAnswer`]: where a
-//!   validated queue id sits on that MTA (the fixed `postqueue -j` look-up).
+//! - `GET /api/v1/agent/queue?host=H&queue_id=Q` (or `&message_id=<M>`) →
+//!   [`QueueAnswer`]: where a validated queue id (or Message-ID) sits on that
+//!   MTA (the fixed `postqueue -j` look-up; `postcat -h -q` for a Message-ID).
 
 use std::time::{Duration, Instant};
 
@@ -61,7 +62,10 @@ pub enum QueueWhere {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueAnswer {
     pub host: String,
+    /// The id asked for, or the one found for a Message-ID ("" if none).
     pub queue_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
     #[serde(flatten)]
     pub at: QueueWhere,
 }
@@ -70,6 +74,18 @@ pub struct QueueAnswer {
 /// can never be anything but an argument to compare with.
 pub fn valid_queue_id(q: &str) -> bool {
     (5..=32).contains(&q.len()) && q.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A Message-ID as `<local@domain>`: printable ASCII without spaces or
+/// angle brackets inside, at most 250 characters.
+pub fn valid_message_id(m: &str) -> bool {
+    let inner = m.strip_prefix('<').and_then(|x| x.strip_suffix('>'));
+    m.len() <= 250
+        && inner.is_some_and(|i| {
+            i.contains('@')
+                && i.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
+        })
 }
 
 /// SHA-256 (hex) of the suite's files, in load order: the same suite on two
@@ -293,6 +309,17 @@ mod tests {
     fn queue_ids() {
         assert!(valid_queue_id("3F2A1B4C"));
         assert!(valid_queue_id("4dKq3x1rFwz8Nv"));
+        assert!(valid_message_id("<hmAbC123@healthmon.invalid>"));
+        for bad in [
+            "hm@x",
+            "<a b@x>",
+            "<a<b@x>",
+            "<ab>",
+            "<x@y>;rm",
+            &format!("<{}@x>", "a".repeat(250)),
+        ] {
+            assert!(!valid_message_id(bad), "{bad}");
+        }
         for bad in [
             "",
             "abc",
@@ -310,6 +337,7 @@ mod tests {
         let a = QueueAnswer {
             host: "mta1".into(),
             queue_id: "ABCDE1".into(),
+            message_id: None,
             at: QueueWhere::Queued {
                 queue: "hold".into(),
                 reason: String::new(),

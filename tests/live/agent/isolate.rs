@@ -35,6 +35,9 @@ fn queue_faults_are_isolated_through_the_mta_agents_lookup() {
         // The look-up ran on mta1's agent (the central monitor has no agent role).
         let log = a.log();
         assert!(log.contains(&format!("on mta1: {queue}")), "{fault}: {log}");
+        if fault == "hold" {
+            held_message_is_found_by_message_id(&suite, &s);
+        }
         let healthy = s.results.iter().find(|r| r.id == only[1]).unwrap();
         assert_eq!(healthy.status, Status::Pass, "{}", show(&s));
         drop(f);
@@ -48,4 +51,32 @@ fn queue_faults_are_isolated_through_the_mta_agents_lookup() {
         });
         assert!(ok.is_some(), "{fault}: path did not pass after the repair");
     }
+}
+
+/// The agent's look-up by Message-ID finds the held probe (its queue id,
+/// on hold), as a tool asking "where is this message" would.
+fn held_message_is_found_by_message_id(suite: &std::path::Path, s: &healthmon::result::RunSummary) {
+    let held = s.results.iter().find(|r| r.id.contains("/mta1/")).unwrap();
+    let token = &held.observation.facts["token"];
+    let qid = &held.observation.facts["queue_id"];
+    let (suites, _) = healthmon::suite::load_all(&[suite.to_path_buf()]).unwrap();
+    let spec = suites[0].spec.hosts["mta1"].agent.clone().unwrap();
+    let path = format!(
+        "{}?host=mta1&message_id=%3C{token}%40healthmon.invalid%3E",
+        healthmon::probe::agent::QUEUE_PATH
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let got = rt
+        .block_on(healthmon::probe::agent::get::<
+            healthmon::probe::agent::QueueAnswer,
+        >(&spec, &path, Duration::from_secs(20)))
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert_eq!(&got.body.queue_id, qid);
+    assert_eq!(
+        got.body.at,
+        healthmon::probe::agent::QueueWhere::Queued {
+            queue: "hold".into(),
+            reason: String::new()
+        }
+    );
 }
