@@ -29,18 +29,20 @@ use crate::suite::duration::Dur;
 /// Agents asked at once.
 pub const PULLS_AT_ONCE: usize = 32;
 
-/// The host a case is answered by an agent for, if any.
+/// The host a case is answered by an agent for, if any: a host check of a
+/// host with an `agent:` — unless this machine is that host (`run --host`
+/// on the machine itself measures it directly).
 pub fn agent_host<'a>(c: &'a TestCase, s: &LoadedSuite) -> Option<&'a str> {
-    let host = match &c.kind {
-        CaseKind::Agent(a) => &a.host,
-        CaseKind::Host(h) => &h.host,
+    let (host, check) = match &c.kind {
+        CaseKind::Agent(a) => (&a.host, false),
+        CaseKind::Host(h) => (&h.host, true),
         _ => return None,
     };
-    s.spec
-        .hosts
-        .get(host)
-        .and_then(|h| h.agent.as_ref())
-        .map(|_| host.as_str())
+    s.spec.hosts.get(host)?.agent.as_ref()?;
+    if check && crate::hostcheck::this_machine(&s.spec).1.contains(host) {
+        return None;
+    }
+    Some(host.as_str())
 }
 
 type Answer = Result<Pulled<AgentResults>, PullError>;

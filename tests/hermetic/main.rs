@@ -23,6 +23,7 @@ mod app {
     mod lock;
     mod lock_note;
     mod probe_key;
+    mod remote;
 }
 mod case {
     mod expand;
