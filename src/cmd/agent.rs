@@ -18,7 +18,7 @@ use crate::daemon::role::Role;
 use crate::daemon::schedule::{Config, Job, JobSpec, StatusSpec, When};
 use crate::exit;
 use crate::status::AuthSpec;
-use crate::status::auth::BearerSpec;
+use crate::status::auth::{BasicSpec, BearerSpec};
 use crate::suite::LoadedSuite;
 use crate::suite::agent::AgentSpec;
 
@@ -111,19 +111,27 @@ pub fn run(args: Args) -> i32 {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
-    let auth = spec
-        .as_ref()
-        .filter(|a| a.token().is_some())
-        .map(|a| AuthSpec {
+    let auth = spec.as_ref().and_then(|a| match (&a.basic, a.token()) {
+        (Some(b), _) => Some(AuthSpec {
+            basic: Some(BasicSpec {
+                user: b.user.clone(),
+                password_env: b.password_env.clone(),
+                password_file: b.password_file.clone(),
+            }),
+            bearer: None,
+        }),
+        (None, Some(_)) => Some(AuthSpec {
             basic: None,
             bearer: Some(BearerSpec {
                 token_env: a.token_env.clone(),
                 token_file: a.token_file.clone(),
             }),
-        });
+        }),
+        (None, None) => None,
+    });
     if auth.is_none() && !addr.ip().is_loopback() {
         return fail(format!(
-            "listening on {addr} (beyond loopback) needs a token: set hosts.{}.agent.token_file or token_env",
+            "listening on {addr} (beyond loopback) needs a token: set hosts.{}.agent.token_file, token_env or basic",
             hosts[0]
         ));
     }

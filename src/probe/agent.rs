@@ -156,17 +156,27 @@ pub async fn get<T: serde::de::DeserializeOwned>(
     let url = spec.parsed_url().map_err(|e| fail(e, local))?;
     let c = client(spec, deadline).map_err(|e| fail(e, local))?;
     let mut req = c.get(format!("{}{path_and_query}", url.base()));
-    if let Some(r) = spec.token() {
-        let tok = r
+    let cred = match (spec.token(), &spec.basic) {
+        (Some(r), _) => Some((r, None)),
+        (None, Some(b)) => b.password().map(|r| (r, Some(b.user.as_str()))),
+        (None, None) => None,
+    };
+    if let Some((r, user)) = cred {
+        let s = r
             .resolve()
-            .map_err(|e| fail(format!("agent token ({}): {e}", r.describe()), local))?;
-        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", tok.expose()))
-            .map_err(|_| {
-                fail(
-                    format!("agent token ({}): not a header value", r.describe()),
-                    local,
-                )
-            })?;
+            .map_err(|e| fail(format!("agent credential ({}): {e}", r.describe()), local))?;
+        let value = match user {
+            None => format!("Bearer {}", s.expose()),
+            Some(u) => {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                format!("Basic {}", b64.encode(format!("{u}:{}", s.expose())))
+            }
+        };
+        let mut v = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+            let m = format!("agent credential ({}): not a header value", r.describe());
+            fail(m, local)
+        })?;
         v.set_sensitive(true);
         req = req.header(reqwest::header::AUTHORIZATION, v);
     }

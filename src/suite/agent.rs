@@ -33,6 +33,9 @@ pub struct AgentSpec {
     pub token_env: Option<String>,
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// HTTP basic auth instead of a bearer token.
+    #[serde(default)]
+    pub basic: Option<AgentBasic>,
     /// CA (or the agent's own self-signed certificate) to trust for https.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
@@ -45,6 +48,27 @@ pub struct AgentSpec {
     pub cert_file: Option<PathBuf>,
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+}
+
+/// `agent.basic`: user and password by reference.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentBasic {
+    pub user: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+impl AgentBasic {
+    pub fn password(&self) -> Option<SecretRef> {
+        match (&self.password_env, &self.password_file) {
+            (Some(e), _) => Some(SecretRef::Env(e.clone())),
+            (None, Some(f)) => Some(SecretRef::File(f.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A parsed agent URL.
@@ -134,6 +158,7 @@ impl AgentSpec {
     pub fn local_files(&mut self) -> impl Iterator<Item = &mut PathBuf> {
         [
             self.token_file.as_mut(),
+            self.basic.as_mut().and_then(|b| b.password_file.as_mut()),
             self.ca_file.as_mut(),
             self.cert_file.as_mut(),
             self.key_file.as_mut(),
@@ -164,12 +189,26 @@ pub fn validate<'a>(agents: impl Iterator<Item = (&'a String, &'a AgentSpec)>) -
                 "give one of `token_env` or `token_file`, not both".into(),
             );
         }
+        if a.token().is_some() && a.basic.is_some() {
+            err("", "give a token or `basic`, not both".into());
+        }
+        if let Some(b) = &a.basic {
+            if b.user.is_empty() || b.user.contains(':') {
+                err(".basic.user", "not empty, no `:`".into());
+            }
+            if b.password_env.is_some() == b.password_file.is_some() {
+                err(
+                    ".basic",
+                    "give exactly one of `password_env` or `password_file`".into(),
+                );
+            }
+        }
         if let Some(u) = &url {
-            if a.token().is_none() && !u.is_loopback() {
+            if a.token().is_none() && a.basic.is_none() && !u.is_loopback() {
                 err(
                     "",
                     format!(
-                        "an agent reached at {} (beyond loopback) needs `token_file` or `token_env`",
+                        "an agent reached at {} (beyond loopback) needs `token_file`, `token_env` or `basic`",
                         u.host
                     ),
                 );
