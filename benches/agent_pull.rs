@@ -7,10 +7,11 @@
 //! - a whole central pull (`healthmon run --only 'host/*' --only 'agent/*'`)
 //!   with all agents up, with one dead (connection refused) and with one
 //!   hung (SIGSTOP: it costs the step deadline, the others are unaffected).
+//!
 //! Run: `cargo bench --bench agent_pull`.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};
