@@ -223,3 +223,23 @@ fn metrics_and_healthz_behind_the_status_auth_when_asked() {
     assert!(log.contains("refused /metrics"), "{log}");
     assert!(!log.contains("Zq9") && !log.contains("s3cret"), "{log}");
 }
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
+    let d = tempfile::tempdir().unwrap();
+    let sched = schedule(d.path(), "http: {header_timeout: 1s}");
+    let (_p, addr) = start_daemon(&sched, d.path());
+    let mut s = connect(&addr);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut b = [0u8; 4096];
+    let n = s.read(&mut b).unwrap();
+    assert!(String::from_utf8_lossy(&b[..n]).starts_with("HTTP/1.1 200"));
+    // Kept alive, then idle: the next request's headers never come.
+    let t0 = Instant::now();
+    assert!(
+        closed_by_server(&mut s),
+        "idle keep-alive connection left open"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}
