@@ -39,6 +39,8 @@ pub enum Command {
     Logstats(cmd::logstats::Args),
     /// Scheduler daemon: runs the jobs of etc/schedule.yaml, serves /metrics and /healthz.
     Daemon(cmd::daemon::Args),
+    /// Agent on a site machine: runs its hosts' checks on schedule, serves them to the central monitor.
+    Agent(cmd::agent::Args),
     /// Print crontab lines for suites (rotation, host checks, daily report).
     Cron(cmd::cron::Args),
     /// Nagios/Icinga plugin: `run --format nagios` with -t (exit 0 OK, 1 WARNING, 2 CRITICAL incl. unreachable, 3 UNKNOWN).

@@ -33,6 +33,7 @@ fn main() {
         Command::Alert(a) => cmd::alert::run(a),
         Command::Logstats(a) => cmd::logstats::run(a),
         Command::Daemon(a) => cmd::daemon::run(a),
+        Command::Agent(a) => cmd::agent::run(a),
         Command::Cron(a) => cmd::cron::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Completions(a) => cmd::completions::run(a, Cli::command()),

@@ -43,7 +43,7 @@ fn touched_hosts(c: &TestCase) -> BTreeSet<(usize, String)> {
             h.insert(rt.submit.clone());
             h.insert(rt.retrieve.clone());
         }
-        CaseKind::Security(_) | CaseKind::Host(_) => {
+        CaseKind::Security(_) | CaseKind::Host(_) | CaseKind::Agent(_) => {
             if let Some(x) = c.labels.get("host") {
                 h.insert(x.clone());
             }
@@ -91,7 +91,7 @@ pub fn suite_name(s: &LoadedSuite) -> String {
         .unwrap_or_else(|| s.spec.site.clone())
 }
 
-fn base_result(c: &TestCase, s: &LoadedSuite) -> CaseResult {
+pub(super) fn base_result(c: &TestCase, s: &LoadedSuite) -> CaseResult {
     CaseResult {
         id: c.id.clone(),
         kind: c.kind.name().to_string(),
@@ -152,6 +152,16 @@ pub async fn run(
         .chain(skipped.iter())
         .map(|c| c.id.clone())
         .collect();
+    // Hosts with an agent: their checks are pulled, alongside the local cases.
+    let (remote, cases): (Vec<TestCase>, Vec<TestCase>) = cases
+        .into_iter()
+        .partition(|c| super::remote::agent_host(c, &suites[c.suite]).is_some());
+    let pulls = tokio::spawn(super::remote::run(
+        suites_arc.clone(),
+        remote,
+        base_result,
+        events.clone(),
+    ));
     let mut set = tokio::task::JoinSet::new();
     let mut task_case: HashMap<tokio::task::Id, TestCase> = HashMap::new();
     for c in cases {
@@ -228,6 +238,10 @@ pub async fn run(
                 results.push(r);
             }
         }
+    }
+    match pulls.await {
+        Ok(r) => results.extend(r),
+        Err(e) => notes.push(format!("agent pulls: internal error: {e}")),
     }
     for c in &skipped {
         let mut r = base_result(c, &suites[c.suite]);
@@ -372,6 +386,11 @@ async fn run_case(
                     obs = out.observation;
                     (out.status, out.message)
                 }
+                // Only reached for a host without an agent: nothing to pull.
+                CaseKind::Agent(a) => (
+                    Status::Error,
+                    format!("agent: {} declares no agent", a.host),
+                ),
             }
         };
         tokio::time::timeout(c.timeout, fut).await.ok()

@@ -23,7 +23,7 @@ pub fn limits(c: &TestCase) -> CaseLimits {
             metrics: check_limits(&h.check).into_iter().collect(),
             ..CaseLimits::default()
         },
-        CaseKind::Security(_) => CaseLimits::default(),
+        CaseKind::Security(_) | CaseKind::Agent(_) => CaseLimits::default(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! - `lock`    — the run lock of a reports dir; notes of runs it refused.
 //! - `probe_key` — the installation's probe key in the state dir, once per run.
 //! - `execute` — runs the cases concurrently, isolation, events.
+//! - `remote`  — host checks of hosts with an agent: pulled from it, not run here.
 //! - `judge`   — the limits each case is judged against (kept in its result),
 //!   `--warning/--critical`.
 //! - `scrub`   — no account password reaches a report.
@@ -17,6 +18,7 @@ pub mod judge;
 pub mod lock;
 mod once;
 pub mod probe_key;
+pub mod remote;
 pub mod scrub;
 pub mod select;
 

@@ -260,6 +260,24 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
         );
     }
     for (hname, h) in &s.hosts {
+        if h.agent.is_some() {
+            let mut labels = BTreeMap::new();
+            labels.insert("host".into(), hname.clone());
+            labels.insert("check".into(), "agent".into());
+            out.push(
+                TestCase {
+                    id: format!("agent/{hname}"),
+                    suite: idx,
+                    kind: CaseKind::Agent(AgentCase {
+                        host: hname.clone(),
+                    }),
+                    labels,
+                    timeout: s.timeout(),
+                    slot: None,
+                },
+                false,
+            );
+        }
         for chk in &h.checks {
             let id = match chk.name() {
                 Some(n) => format!("host/{hname}/{}/{n}", chk.kind()),

@@ -36,6 +36,9 @@ pub enum CaseKind {
     Roundtrip(RoundtripCase),
     Security(SecurityCase),
     Host(HostCase),
+    /// `agent/<host>`: the central monitor's pull from a host's agent (its
+    /// host checks come from there). Reported with the host checks.
+    Agent(AgentCase),
 }
 
 impl CaseKind {
@@ -43,7 +46,7 @@ impl CaseKind {
         match self {
             CaseKind::Roundtrip(_) => "roundtrip",
             CaseKind::Security(_) => "security",
-            CaseKind::Host(_) => "host",
+            CaseKind::Host(_) | CaseKind::Agent(_) => "host",
         }
     }
 }
@@ -73,6 +76,11 @@ pub struct RoundtripCase {
 #[derive(Debug, Clone, Serialize)]
 pub struct SecurityCase {
     pub spec: SecuritySpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentCase {
+    pub host: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

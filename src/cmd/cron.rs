@@ -1,7 +1,10 @@
 //! `healthmon cron SUITE...`: print ready-to-install crontab lines — the
-//! round-trip rotation every 5 minutes and the daily report on the monitor
-//! host, each host's own checks on that host — with absolute paths and
-//! `MAILTO=""` (cron mail would travel through the very site being watched).
+//! round-trip rotation every 5 minutes, the agents' pull and the daily
+//! report on the central monitor, each host's own checks (or its agent) on
+//! that host — with absolute paths and `MAILTO=""` (cron mail would travel
+//! through the very site being watched). `--central` / `--host NAME` print
+//! one machine's lines; the plain form prints every machine's block,
+//! labelled, with a warning not to install them all on one box.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,8 @@ use crate::suite::LoadedSuite;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     healthmon cron suites/local.yaml\n  \
-    healthmon cron suites/isp.yaml --reports /var/lib/healthmon/reports | crontab -\n\
+    healthmon cron suites/isp.yaml --central --reports /var/lib/healthmon/reports | crontab -   # on the monitor\n  \
+    healthmon cron suites/isp.yaml --host mta1 | crontab -                                      # on mta1\n\
     Paths are made absolute: cron starts jobs in $HOME with a minimal PATH.")]
 pub struct Args {
     /// Suite files.
@@ -24,6 +28,12 @@ pub struct Args {
     /// Binary to put in the lines (default: this binary).
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
+    /// Only the lines of the machine carrying this suite host.
+    #[arg(long, value_name = "NAME", conflicts_with = "central")]
+    pub host: Option<String>,
+    /// Only the central monitor's lines.
+    #[arg(long)]
+    pub central: bool,
 }
 
 /// Absolute without requiring the path to exist yet (reports dir).
@@ -48,8 +58,19 @@ fn sh(p: &Path) -> String {
     q.replace('%', r"\%")
 }
 
+/// Which machine's lines to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Machine {
+    /// Every machine, in labelled blocks, with a warning.
+    All,
+    /// The central monitor only.
+    Central,
+    /// The machine carrying this suite host.
+    Host(String),
+}
+
 /// The crontab text for loaded suites.
-pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>) -> String {
+pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Machine) -> String {
     let bin = sh(bin);
     let mut o = String::new();
     let _ = writeln!(
@@ -60,54 +81,105 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>) -> Str
         o,
         "# No cron mail: it would go through the monitored site. Results: the reports dirs below."
     );
+    if *m == Machine::All {
+        let machines = suites
+            .iter()
+            .flat_map(|s| s.spec.hosts.values())
+            .filter(|h| !h.checks.is_empty() || h.agent.is_some())
+            .count();
+        let _ = writeln!(
+            o,
+            "# WARNING: blocks for the central monitor and {machines} site machine(s). Install each block on\n\
+             # its own machine (`healthmon cron SUITE --central`, `--host NAME` print one), never all on one\n\
+             # box: host checks measure the machine they run on, whatever host name they are given."
+        );
+    }
     let _ = writeln!(o, "MAILTO=\"\"");
     for s in suites {
         let suite = sh(&absolute(&s.path));
         let dir = crate::app::reports_dir(reports, std::slice::from_ref(s));
         let rep = sh(&absolute(&dir));
         let _ = writeln!(o, "\n# site {} ({})", s.spec.site, s.path.display());
-        let rotates = s
-            .spec
-            .roundtrip
-            .as_ref()
-            .is_some_and(|r| !r.rotation.is_empty());
-        if rotates {
-            let _ = writeln!(
-                o,
-                "# monitor host: the rotation path of the current slot, every 5 minutes"
-            );
-            let _ = writeln!(
-                o,
-                "*/5 * * * * {bin} run {suite} --rotate --reports {rep} --quiet"
-            );
-        } else {
-            let _ = writeln!(
-                o,
-                "# monitor host: every case (the suite has no rotation table), every 5 minutes"
-            );
-            let _ = writeln!(o, "*/5 * * * * {bin} run {suite} --reports {rep} --quiet");
+        if matches!(m, Machine::All | Machine::Central) {
+            central(&mut o, s, &bin, &suite, &rep);
         }
-        let _ = writeln!(
-            o,
-            "# monitor host: the daily report of the day now ending, at 23:59"
-        );
-        let _ = writeln!(
-            o,
-            "59 23 * * * {bin} report {suite} --reports {rep} --date \"$(date +\\%F)\""
-        );
-        for (name, h) in s.spec.hosts.iter().filter(|(_, h)| !h.checks.is_empty()) {
-            let _ = writeln!(
-                o,
-                "# on host {name} ({}): its host checks, every 5 minutes",
-                h.address
-            );
-            let _ = writeln!(
-                o,
-                "*/5 * * * * {bin} run {suite} --host {name} --reports {rep} --quiet"
-            );
+        for (name, h) in &s.spec.hosts {
+            let wanted = match m {
+                Machine::All => !h.checks.is_empty() || h.agent.is_some(),
+                Machine::Host(n) => n == name,
+                Machine::Central => false,
+            };
+            if !wanted {
+                continue;
+            }
+            let _ = writeln!(o, "\n# ===== on machine {name} ({}) =====", h.address);
+            if h.agent.is_some() {
+                let _ = writeln!(
+                    o,
+                    "# its agent runs the host checks and serves them to the central monitor; run it as a\n\
+                     # service (etc/systemd/healthmon-agent.service), or from cron at boot:\n\
+                     @reboot {bin} agent {suite} --host {name} --reports {rep} --quiet"
+                );
+            } else if h.checks.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "# no host checks declared for {name}: nothing to run there"
+                );
+            } else {
+                let _ = writeln!(o, "# its host checks, every 5 minutes");
+                let _ = writeln!(
+                    o,
+                    "*/5 * * * * {bin} run {suite} --host {name} --reports {rep} --quiet"
+                );
+            }
         }
     }
     o
+}
+
+/// The central monitor's block: round trips, agent pulls, daily report.
+fn central(o: &mut String, s: &LoadedSuite, bin: &str, suite: &str, rep: &str) {
+    let _ = writeln!(o, "\n# ===== on the central monitor =====");
+    let rotates = s
+        .spec
+        .roundtrip
+        .as_ref()
+        .is_some_and(|r| !r.rotation.is_empty());
+    let agents = s.spec.hosts.values().any(|h| h.agent.is_some());
+    if rotates {
+        let _ = writeln!(
+            o,
+            "# the rotation path of the current slot, every 5 minutes"
+        );
+        let _ = writeln!(
+            o,
+            "*/5 * * * * {bin} run {suite} --rotate --reports {rep} --quiet"
+        );
+        if agents {
+            // Off the rotation's minutes: both take the reports dir's run lock.
+            let _ = writeln!(
+                o,
+                "# every agent's host checks (pulled, not run here), every 5 minutes off the rotation's minute"
+            );
+            let _ = writeln!(
+                o,
+                "2-59/5 * * * * {bin} run {suite} --only 'host/*' --only 'agent/*' --reports {rep} --quiet"
+            );
+        }
+    } else {
+        let what = if agents {
+            "every case (host checks pulled from the agents)"
+        } else {
+            "every case (the suite has no rotation table)"
+        };
+        let _ = writeln!(o, "# {what}, every 5 minutes");
+        let _ = writeln!(o, "*/5 * * * * {bin} run {suite} --reports {rep} --quiet");
+    }
+    let _ = writeln!(o, "# the daily report of the day now ending, at 23:59");
+    let _ = writeln!(
+        o,
+        "59 23 * * * {bin} report {suite} --reports {rep} --date \"$(date +\\%F)\""
+    );
 }
 
 pub fn run(args: Args) -> i32 {
@@ -129,7 +201,18 @@ pub fn run(args: Args) -> i32 {
             return exit::INTERNAL;
         }
     };
-    print!("{}", render(&suites, &bin, args.reports.as_deref()));
+    let m = match (&args.host, args.central) {
+        (Some(h), _) => {
+            if !suites.iter().any(|s| s.spec.hosts.contains_key(h)) {
+                eprintln!("healthmon cron: --host {h}: no such host in the suites");
+                return exit::CONFIG;
+            }
+            Machine::Host(h.clone())
+        }
+        (None, true) => Machine::Central,
+        (None, false) => Machine::All,
+    };
+    print!("{}", render(&suites, &bin, args.reports.as_deref(), &m));
     exit::OK
 }
 

@@ -1,5 +1,6 @@
 //! Subcommands: one file each, `Args` (clap) + `run(args) -> exit code`.
 
+pub mod agent;
 pub mod alert;
 pub mod check;
 pub mod completions;

@@ -165,6 +165,21 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
             eprintln!("healthmon run: {what}");
             return Err(what);
         }
+        // Host checks measure the machine they run on: say so when NAME is
+        // another machine (a host with an agent is pulled from it instead).
+        for s in &suites {
+            let Some(host) = crate::hostcheck::select_host(&s.spec, name) else {
+                continue;
+            };
+            let (me, mine) = crate::hostcheck::this_machine(&s.spec);
+            let pulled = s.spec.hosts.get(&host).is_some_and(|x| x.agent.is_some());
+            if !pulled && !mine.contains(&host) {
+                eprintln!(
+                    "healthmon run: warning: {host} is not this machine (hostname `{}`): its host checks measure this machine; run them on {host} (or its agent)",
+                    me.unwrap_or_default()
+                );
+            }
+        }
     }
     let rotate_minute = match (args.rotate, args.slot) {
         (_, Some(n)) => Some(n),

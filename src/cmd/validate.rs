@@ -259,6 +259,29 @@ fn resolve(suites: &[LoadedSuite]) -> Vec<EndpointLine> {
                     .max(1),
             ));
             let step = spec.step_timeout();
+            let digest = crate::probe::agent::suite_digest(s);
+            for (host, a) in spec
+                .hosts
+                .iter()
+                .filter_map(|(h, x)| Some((h, x.agent.clone()?)))
+            {
+                let (path, i, digest) = (s.path.clone(), n, digest.clone());
+                n += 1;
+                let endpoint = format!("{host} agent {}", a.url);
+                tasks.spawn(async move {
+                    let (ok, lines) = crate::probe::agent::check(&a, &digest, step).await;
+                    let (suite, endpoint) = (path, endpoint);
+                    (
+                        i,
+                        EndpointLine {
+                            suite,
+                            endpoint,
+                            ok,
+                            lines,
+                        },
+                    )
+                });
+            }
             for host in spec.hosts.keys() {
                 for proto in spec.host_protos(host) {
                     let Some(ep) = spec.endpoint(host, proto) else {

@@ -1,23 +1,48 @@
-//! HTTP: `GET /metrics` (Prometheus text format) and `GET /healthz`.
-//! Other route sets (the status page) merge into [`router`]'s result.
+//! HTTP: `GET /metrics` (Prometheus text format) and `GET /healthz`, behind
+//! the status auth when the schedule says `status.auth_metrics: true`.
+//! Other route sets (the status page, the agent API) merge into
+//! [`router`]'s result; `serve` runs it.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::state::SharedState;
 use crate::report::metrics::{self, Exposition};
+use crate::status::StatusSource;
 
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-pub fn router(state: SharedState) -> Router {
-    Router::new()
+pub fn router(state: SharedState, agent: Option<Arc<super::role::Role>>) -> Router {
+    let mut r = Router::new()
         .route("/metrics", get(get_metrics))
         .route("/healthz", get(healthz))
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics_auth))
         .with_state(state.clone())
-        .merge(crate::status::routes(state))
+        .merge(crate::status::routes(state.clone()));
+    if let Some(role) = agent {
+        r = r.merge(super::agent::routes(state, role));
+    }
+    r
+}
+
+/// `/metrics` and `/healthz` are open unless `status.auth_metrics` is set.
+async fn metrics_auth(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let protect = state
+        .read()
+        .config
+        .as_ref()
+        .is_some_and(|c| c.status.auth_metrics);
+    let auth = if protect { state.auth() } else { None };
+    match crate::status::auth::gate(auth.as_ref(), &req) {
+        None => next.run(req).await,
+        Some(r) => r,
+    }
 }
 
 /// Latest run of every suite plus the daemon's own counters.
@@ -67,6 +92,28 @@ pub fn render_metrics(state: &SharedState) -> String {
             n as f64,
         );
     }
+    let (open, accepted, refused) = state.http.snapshot();
+    e.add(
+        "healthmon_http_connections_open",
+        "gauge",
+        "Connections open on the daemon's HTTP listener.",
+        vec![],
+        open as f64,
+    );
+    e.add(
+        "healthmon_http_connections_total",
+        "counter",
+        "Connections accepted by the daemon's HTTP listener.",
+        vec![],
+        accepted as f64,
+    );
+    e.add(
+        "healthmon_http_connections_refused_total",
+        "counter",
+        "Connections closed on accept because the listener's max_connections were open.",
+        vec![],
+        refused as f64,
+    );
     e.add(
         "healthmon_daemon_start_timestamp_seconds",
         "gauge",

@@ -14,8 +14,11 @@
 //! state), each suite through `app::run_once` like `healthmon run` (same run
 //! lock, same note when the lock refuses a run).
 
+pub mod agent;
 pub mod http;
+pub mod role;
 pub mod schedule;
+pub mod serve;
 pub mod signals;
 pub mod state;
 
@@ -57,18 +60,26 @@ pub async fn run(cfg: Config, listen: Option<std::net::SocketAddr>) -> i32 {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = http::router(state.clone());
-    let server = tokio::spawn(async move {
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = http_stopped.await;
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::error!("http server: {e}");
-        }
-    });
+    let tls = match &cfg.tls {
+        None => None,
+        Some((cert, key)) => match serve::tls_acceptor(cert, key) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("healthmon daemon: {e}");
+                return crate::exit::CONFIG;
+            }
+        },
+    };
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+    let app = http::router(state.clone(), cfg.agent.clone());
+    let server = tokio::spawn(serve::serve(
+        listener,
+        app,
+        cfg.http,
+        tls,
+        state.http.clone(),
+        http_stopped,
+    ));
     tracing::info!(
         "daemon: {} jobs from {}, serving http://{bound}/metrics",
         cfg.jobs.len(),
@@ -82,6 +93,9 @@ pub async fn run(cfg: Config, listen: Option<std::net::SocketAddr>) -> i32 {
     let mut loops = start(&cfg, &state);
     loop {
         match sigs.next().await {
+            Sig::Reload if cfg.agent.is_some() => {
+                tracing::warn!("agent: SIGHUP ignored; restart the agent to apply a new suite");
+            }
             Sig::Reload => match schedule::load(&cfg.path) {
                 Ok(new) => {
                     if new.listen != cfg.listen && listen.is_none() {
@@ -127,7 +141,7 @@ pub async fn run(cfg: Config, listen: Option<std::net::SocketAddr>) -> i32 {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = stop_http.send(());
+    let _ = stop_http.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     crate::exit::OK
 }
@@ -151,6 +165,10 @@ fn stop_loops(loops: &mut Vec<JoinHandle<()>>) {
 
 async fn job_loop(job: Arc<Job>, cfg: Arc<Config>, state: SharedState) {
     let mut last = Local::now();
+    if let (true, schedule::When::Every(d)) = (job.spec.at_start, &job.when) {
+        // Due now: the previous due time is one interval ago.
+        last -= chrono::Duration::from_std(*d).unwrap_or_default();
+    }
     loop {
         let Some(next) = job.when.next_after(last) else {
             tracing::warn!("job {}: no future due time; not scheduled", job.name);

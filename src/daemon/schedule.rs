@@ -51,6 +51,9 @@ pub struct ScheduleFile {
     /// The status page (`crate::status`): optional auth.
     #[serde(default)]
     pub status: StatusSpec,
+    /// The HTTP listener's limits (`serve::Limits`).
+    #[serde(default)]
+    pub http: HttpSpec,
     pub jobs: BTreeMap<String, JobSpec>,
 }
 
@@ -60,6 +63,40 @@ pub struct ScheduleFile {
 pub struct StatusSpec {
     #[serde(default)]
     pub auth: Option<AuthSpec>,
+    /// Put `/metrics` and `/healthz` behind the same auth (a Prometheus
+    /// scrape config then gives the bearer token or basic credentials).
+    #[serde(default)]
+    pub auth_metrics: bool,
+}
+
+/// `http:`: how much the listener tolerates (defaults in `serve::Limits`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// A request's headers must arrive whole within this (default 5s).
+    #[serde(default)]
+    pub header_timeout: Option<Dur>,
+    /// Connections open at once (default 512); more are closed on accept.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Serve https with this certificate chain and key (PEM), else http.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+impl HttpSpec {
+    pub fn limits(&self) -> super::serve::Limits {
+        let mut l = super::serve::Limits::default();
+        if let Some(t) = self.header_timeout {
+            l.header_timeout = t.0;
+        }
+        if let Some(n) = self.max_connections {
+            l.max_connections = n;
+        }
+        l
+    }
 }
 
 fn yes() -> bool {
@@ -98,6 +135,9 @@ pub struct JobSpec {
     pub jitter: Option<Dur>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Run once at start instead of waiting a whole interval (the agent).
+    #[serde(skip)]
+    pub at_start: bool,
 }
 
 /// When a job is due.
@@ -177,6 +217,11 @@ pub struct Config {
     pub reports: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub status: StatusSpec,
+    pub http: super::serve::Limits,
+    /// (certificate chain, key) PEM files when the listener speaks https.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Set when the daemon runs as an agent (`healthmon agent`).
+    pub agent: Option<std::sync::Arc<super::role::Role>>,
     pub jobs: Vec<Job>,
 }
 
@@ -296,6 +341,23 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
     }
     let status = StatusSpec {
         auth: file.status.auth.map(|a| a.rebased(base)),
+        auth_metrics: file.status.auth_metrics,
+    };
+    if status.auth_metrics && status.auth.is_none() {
+        errs.push(at("status.auth_metrics: needs status.auth".into()));
+    }
+    if file.http.max_connections == Some(0) {
+        errs.push(at("http.max_connections: at least 1".into()));
+    }
+    let tls = match (&file.http.cert_file, &file.http.key_file) {
+        (Some(c), Some(k)) => Some((rel(c), rel(k))),
+        (None, None) => None,
+        _ => {
+            errs.push(at(
+                "http: give both cert_file and key_file, or neither".into()
+            ));
+            None
+        }
     };
     errs.extend(
         status
@@ -312,6 +374,9 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
             reports: file.reports.as_ref().map(rel),
             state_dir: file.state_dir.as_ref().map(rel),
             status,
+            http: file.http.limits(),
+            tls,
+            agent: None,
             jobs: jobs.into_iter().filter(|j| j.spec.enabled).collect(),
         }),
         _ => Err(errs),

@@ -59,6 +59,8 @@ pub struct Inner {
 #[derive(Debug)]
 pub struct DaemonState {
     inner: RwLock<Inner>,
+    /// The HTTP listener's connection counters.
+    pub http: Arc<super::serve::Stats>,
     pub started: Instant,
     pub started_at: DateTime<Utc>,
 }
@@ -67,6 +69,7 @@ impl Default for DaemonState {
     fn default() -> Self {
         DaemonState {
             inner: RwLock::new(Inner::default()),
+            http: Arc::default(),
             started: Instant::now(),
             started_at: Utc::now(),
         }

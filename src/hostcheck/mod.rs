@@ -14,6 +14,7 @@ use crate::result::{ErrorKind, Observation, ProbeError, Status};
 use crate::suite::model::SuiteSpec;
 
 pub mod judge;
+pub mod queue_lookup;
 pub mod snapshot;
 
 pub use crate::suite::checks::CheckSpec;
@@ -150,6 +151,27 @@ pub fn select_host(suite: &SuiteSpec, name: Option<&str>) -> Option<String> {
         })
     };
     by(want).or_else(|| by(short))
+}
+
+/// Every suite host this machine is (by its hostname, full or short, equal
+/// to a host's key or `hostname:`): one machine may carry several.
+pub fn this_machine(suite: &SuiteSpec) -> (Option<String>, Vec<String>) {
+    let Some(me) = local_hostname() else {
+        return (None, Vec::new());
+    };
+    let short = me.split('.').next().unwrap_or(&me).to_string();
+    let hosts = suite
+        .hosts
+        .iter()
+        .filter(|(k, h)| {
+            [Some(k.as_str()), h.hostname.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|n| n == me || n == short || n.split('.').next() == Some(short.as_str()))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    (Some(me), hosts)
 }
 
 /// This machine's host name (gethostname), `None` when it has none.

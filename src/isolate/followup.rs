@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::evidence::{Check, Evidence, Outcome};
 use crate::probe;
+use crate::probe::agent::QueueWhere;
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::suite::checks::ldap::LdapSpec;
 use crate::suite::model::{Proto, RetrProto, SuiteSpec};
@@ -207,92 +208,18 @@ async fn ldap_lookup(
     }
 }
 
-/// Look a queue id up with `postqueue -j` on an MTA whose queue the monitor
-/// can read (the suite declares a postfix queue check with its config_dir).
-/// The output is streamed through the host checks' bounded command runner:
-/// a queue of a million messages is read line by line, never held whole.
+/// Where the probe's queue id is on `mta`: asked of the MTA's agent when
+/// the suite declares one (the monitor is another machine), else looked up
+/// here (the monitor can read that queue).
 async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Outcome {
-    let dir = s
-        .hosts
-        .get(mta)
-        .and_then(|h| h.checks.iter().find_map(|c| c.hints().queue_config_dir));
-    let Some(dir) = dir else {
-        return Outcome::Unknown(format!("no queue check with config_dir on {mta}"));
+    let agent = s.hosts.get(mta).and_then(|h| h.agent.as_ref());
+    let at = match agent {
+        Some(a) => probe::agent::queue_lookup(a, mta, qid, step * 2).await,
+        None => crate::hostcheck::queue_lookup::lookup(s, mta, qid, step).await,
     };
-    let snap = crate::hostcheck::snapshot::Snapshot::new();
-    let ctx = crate::hostcheck::Ctx {
-        host: mta,
-        suite: s,
-        snap: &snap,
-        step_timeout: step,
-    };
-    let argv = [
-        "postqueue".to_string(),
-        "-c".into(),
-        dir.display().to_string(),
-        "-j".into(),
-    ];
-    let mut found = None;
-    let r = crate::hostcheck::command_lines(&ctx, "queue", &argv, |line| {
-        if found.is_none() {
-            found = postqueue_entry(line.as_bytes(), qid);
-        }
-    })
-    .await;
-    match (found, r) {
-        (Some(o), _) => o,
-        (None, Ok(())) => Outcome::Absent,
-        (None, Err(e)) => Outcome::Unknown(e.message),
-    }
-}
-
-/// One line of `postqueue -j` (one JSON object per message, Postfix ≥ 3.1):
-/// the entry's queue and first deferral reason when it is `qid`.
-pub fn postqueue_entry(line: &[u8], qid: &str) -> Option<Outcome> {
-    let v = serde_json::from_slice::<serde_json::Value>(line).ok()?;
-    if v.get("queue_id").and_then(|x| x.as_str()) != Some(qid) {
-        return None;
-    }
-    let queue = v
-        .get("queue_name")
-        .and_then(|x| x.as_str())
-        .unwrap_or("?")
-        .to_string();
-    let reason = v
-        .get("recipients")
-        .and_then(|r| r.as_array())
-        .and_then(|r| {
-            r.iter()
-                .find_map(|x| x.get("delay_reason").and_then(|d| d.as_str()))
-        })
-        .unwrap_or("");
-    Some(Outcome::Queued {
-        queue,
-        reason: probe::wire::sanitize(reason.as_bytes(), 300),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn finds_deferred_entry_and_reason() {
-        let j = br#"{"queue_name":"active","queue_id":"AAA1","recipients":[{"address":"a@x"}]}
-{"queue_name":"deferred","queue_id":"3F2A1","recipients":[{"address":"ims1@example.test","delay_reason":"connect to 127.0.2.1[127.0.2.1]:24: Connection refused"}]}
-"#;
-        let find = |out: &[u8], qid: &str| {
-            out.split(|b| *b == b'\n')
-                .find_map(|l| postqueue_entry(l, qid))
-                .unwrap_or(Outcome::Absent)
-        };
-        assert_eq!(
-            find(j, "3F2A1"),
-            Outcome::Queued {
-                queue: "deferred".into(),
-                reason: "connect to 127.0.2.1[127.0.2.1]:24: Connection refused".into()
-            }
-        );
-        assert_eq!(find(j, "NOPE"), Outcome::Absent);
-        assert_eq!(find(b"garbage\n", "X"), Outcome::Absent);
+    match at {
+        QueueWhere::Queued { queue, reason } => Outcome::Queued { queue, reason },
+        QueueWhere::Gone => Outcome::Absent,
+        QueueWhere::Unknown { message } => Outcome::Unknown(message),
     }
 }

@@ -6,6 +6,7 @@
 //! read is bounded, server text is sanitised, secrets never reach a transcript.
 //! Adding a protocol = one new file + one `pub mod` line here.
 
+pub mod agent;
 pub mod banner;
 pub mod imap;
 pub mod imap_parse;

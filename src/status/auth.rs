@@ -208,26 +208,49 @@ impl AuthSpec {
 
 /// Middleware on every status route.
 pub async fn require(State(state): State<Source>, req: Request, next: Next) -> Response {
-    let Some(auth) = state.auth() else {
-        return next.run(req).await;
-    };
+    match gate(state.auth().as_ref(), &req) {
+        None => next.run(req).await,
+        Some(refused) => refused,
+    }
+}
+
+/// The answer refusing `req` under `auth`, or None to let it through (also
+/// when `auth` is None). A refusal is logged with the peer and the path,
+/// never with what was presented. Shared by every route of the listener
+/// that is behind auth (status page, agent API, optionally /metrics).
+pub fn gate(auth: Option<&AuthSpec>, req: &Request) -> Option<Response> {
+    let auth = auth?;
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_else(|| "?".into());
+    let path = req.uri().path();
     match auth.check(req.headers()) {
-        Access::Allowed => next.run(req).await,
+        Access::Allowed => None,
         Access::Denied => {
+            let how = if req.headers().contains_key(header::AUTHORIZATION) {
+                "wrong credentials"
+            } else {
+                "no credentials"
+            };
+            tracing::warn!("http: refused {path} from {peer}: {how}");
             let mut r = (StatusCode::UNAUTHORIZED, "authentication required\n").into_response();
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(auth.challenge()),
             );
-            r
+            Some(r)
         }
         Access::Unavailable(why) => {
-            tracing::error!("status page: credential unavailable, denying access: {why}");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "status page credentials unavailable (see the daemon's log)\n",
+            tracing::error!("http: credential unavailable, denying {path} to {peer}: {why}");
+            Some(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "credentials unavailable (see the daemon's log)\n",
+                )
+                    .into_response(),
             )
-                .into_response()
         }
     }
 }

@@ -689,6 +689,9 @@ fn anchor_suite_paths(s: &mut SuiteSpec, dir: &Path) {
         for f in h.checks.iter_mut().flat_map(|c| c.local_files()) {
             anchor(f, dir);
         }
+        for f in h.agent.iter_mut().flat_map(|a| a.local_files()) {
+            anchor(f, dir);
+        }
     }
     for a in s.accounts.values_mut() {
         if let Some(f) = a.password_file.as_mut() {

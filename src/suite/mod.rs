@@ -2,6 +2,7 @@
 //! validation (every problem, with file:line:col). Expansion into cases is
 //! `case::expand`.
 
+pub mod agent;
 pub mod alerting;
 pub mod checks;
 pub mod diag;

@@ -116,6 +116,9 @@ pub struct HostSpec {
     /// Host checks bound to this host.
     #[serde(default)]
     pub checks: Vec<CheckSpec>,
+    /// Where this host's healthmon agent listens (`suite::agent`).
+    #[serde(default)]
+    pub agent: Option<super::agent::AgentSpec>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -47,7 +47,15 @@ pub fn validate(s: &SuiteSpec, src: &SourceMap) -> Vec<Diagnostic> {
         c.security(&join_index("security", i), sec);
     }
     // Alert routes and channels (alerting::validate knows their rules).
-    for (path, sev, msg) in super::alerting::validate::validate(s) {
+    let agents = super::agent::validate(
+        s.hosts
+            .iter()
+            .filter_map(|(n, h)| Some((n, h.agent.as_ref()?))),
+    );
+    for (path, sev, msg) in super::alerting::validate::validate(s)
+        .into_iter()
+        .chain(agents)
+    {
         c.out.push(src.diag(sev, &path, msg, None));
     }
     c.out

@@ -23,6 +23,7 @@ mod app {
     mod lock;
     mod lock_note;
     mod probe_key;
+    mod remote;
 }
 mod case {
     mod expand;
@@ -34,12 +35,14 @@ mod isolate {
     mod followup;
 }
 mod cmd {
+    mod agent;
     mod check;
     mod completions;
     mod list;
     mod run;
 }
 mod daemon {
+    mod listener;
     mod process;
 }
 mod daily_report {

@@ -11,6 +11,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agent {
+    mod central;
+    mod isolate;
+    mod prometheus;
+}
 mod alert {
     mod site;
 }

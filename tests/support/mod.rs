@@ -3,6 +3,7 @@
 //! binary uses part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod agents;
 pub mod alert;
 pub mod check;
 pub mod fakes;

@@ -85,6 +85,24 @@ pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     Ok((status, body))
 }
 
+/// GET over HTTP/1.0 with `Authorization: Bearer TOKEN` when given:
+/// (status, body); (0, "") when nothing listens.
+pub fn http_get_bearer(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}\r\n");
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    let code = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok());
+    let body = buf.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (code.unwrap_or(0), body.to_string())
+}
+
 /// Poll `f` every 100ms until it returns Some or `limit` passes.
 pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let t0 = Instant::now();

@@ -134,3 +134,59 @@ fn printed_crontab_parses_and_a_line_runs_for_real() {
     assert!(ran[0]["id"].as_str().unwrap().starts_with("rndtrip/"));
     assert!(ran[0]["observation"]["phases"].as_array().unwrap().len() > 2);
 }
+
+/// One machine's lines at a time for a site with agents; the plain form
+/// labels each machine's block and warns against installing them together.
+#[test]
+fn cron_prints_one_machines_lines_and_labels_every_block() {
+    let cron = |args: &[&str]| {
+        let o = Command::new(bin())
+            .arg("cron")
+            .arg("suites/local-agents.yaml")
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let central = cron(&["--central"]);
+    let (_, lines) = parse_crontab(&central);
+    assert_eq!(lines.len(), 3, "{central}");
+    assert!(lines.iter().any(|l| l.command.contains(" --rotate")));
+    let pull = lines
+        .iter()
+        .find(|l| l.command.contains("--only 'host/*' --only 'agent/*'"))
+        .expect("no pull line");
+    // Off the rotation's minutes: both take the same run lock.
+    assert_eq!(pull.fields[0], "2-59/5");
+    assert!(
+        !central.contains(" agent ") && !central.contains("--host"),
+        "{central}"
+    );
+    let mta1 = cron(&["--host", "mta1"]);
+    assert!(
+        mta1.contains("===== on machine mta1 (127.0.1.1) ====="),
+        "{mta1}"
+    );
+    assert!(
+        mta1.contains(" agent ") && mta1.contains("--host mta1 "),
+        "{mta1}"
+    );
+    assert!(
+        !mta1.contains("mta2") && !mta1.contains("--rotate"),
+        "{mta1}"
+    );
+    let all = cron(&[]);
+    assert!(
+        all.contains("WARNING: blocks for the central monitor and 8 site machine(s)"),
+        "{all}"
+    );
+    assert_eq!(all.matches("===== on machine ").count(), 8, "{all}");
+    let o = Command::new(bin())
+        .args(["cron", "suites/local-agents.yaml", "--host", "mta9"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+}
