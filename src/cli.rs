@@ -29,6 +29,8 @@ pub enum Command {
     Validate(cmd::validate::Args),
     /// Print the test cases a suite expands into.
     List(cmd::list::Args),
+    /// The suite as healthmon sees it (includes, defaults, ${ENV}; secrets hidden); --cases: each case's effective settings.
+    Render(cmd::render::Args),
     /// Run the suites' cases against the site.
     Run(cmd::run::Args),
     /// The daily report: availability, latency, failures by root cause, peaks, baseline.

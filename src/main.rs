@@ -26,6 +26,7 @@ fn main() {
     let code = match cli.command {
         Command::Validate(a) => cmd::validate::run(a),
         Command::List(a) => cmd::list::run(a),
+        Command::Render(a) => cmd::render::run(a),
         // The Nagios format is the plugin: `healthmon check` with its default -t.
         Command::Run(a) if a.format == "nagios" => cmd::check::run_nagios(a),
         Command::Run(a) => cmd::run::run(a),

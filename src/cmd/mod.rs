@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod list;
 pub mod logstats;
 pub mod man;
+pub mod render;
 pub mod report;
 pub mod run;
 pub mod validate;

@@ -462,7 +462,7 @@ fn explain(err: &str, last: Option<&Segment>) -> (String, Option<String>) {
 
 /// Keys whose value is a secret when written inline (`password: 1234`, a
 /// webhook `url` with a token in its path).
-fn holds_secret(key: &str) -> bool {
+pub(crate) fn holds_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     !k.ends_with("_env")
         && !k.ends_with("_file")

@@ -13,6 +13,7 @@ pub mod model;
 pub mod pin;
 pub mod pos;
 pub mod proto;
+pub mod render;
 pub mod resolve;
 pub mod source;
 pub mod suggest;

@@ -39,6 +39,7 @@ mod cmd {
     mod check;
     mod completions;
     mod list;
+    mod render;
     mod run;
 }
 mod daemon {
