@@ -151,7 +151,7 @@ pub struct EndpointLine {
 
 pub fn run(args: Args) -> i32 {
     let json = args.format == "json";
-    let (suites, warnings) = match crate::suite::load_all(&args.suites) {
+    let (suites, warnings) = match with_resolved(crate::suite::load_all(&args.suites)) {
         Ok(x) => x,
         Err(diags) => {
             if json {
@@ -215,6 +215,22 @@ pub fn run(args: Args) -> i32 {
         }
     }
     code
+}
+
+/// Add the route check's DNS half (loading does none) to what loading found.
+#[allow(clippy::type_complexity)]
+fn with_resolved(
+    loaded: Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>>,
+) -> Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (suites, mut diags) = loaded?;
+    for s in &suites {
+        diags.extend(crate::suite::validate::validate_resolved(s));
+    }
+    if crate::suite::load::has_errors(&diags) {
+        Err(diags)
+    } else {
+        Ok((suites, diags))
+    }
 }
 
 fn print_json<T: Serialize>(v: &T) {

@@ -53,6 +53,16 @@ pub fn validate(s: &SuiteSpec, src: &SourceMap) -> Vec<Diagnostic> {
     c.out
 }
 
+/// The DNS half of the alert route check (an alert channel's target that
+/// resolves to a suite host), for `healthmon validate` and daemon start:
+/// loading a suite does no DNS.
+pub fn validate_resolved(s: &super::LoadedSuite) -> Vec<Diagnostic> {
+    super::alerting::validate::validate_resolved(&s.spec)
+        .into_iter()
+        .map(|(path, sev, msg)| s.pos.diag(sev, &path, msg, None))
+        .collect()
+}
+
 fn id_safe(name: &str) -> bool {
     !name.is_empty()
         && name

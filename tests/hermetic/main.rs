@@ -22,6 +22,7 @@ mod app {
     mod faults;
     mod lock;
     mod lock_note;
+    mod no_dns;
     mod probe_key;
 }
 mod case {
