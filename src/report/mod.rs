@@ -5,6 +5,7 @@
 //! Adding an output format = one new file + one line in [`FORMATS`] (stdout
 //! formats) or [`file_reporters`] (files written on every run).
 
+pub mod history;
 pub mod json;
 pub mod junit;
 pub mod metrics;
@@ -24,6 +25,8 @@ pub struct Outputs {
     pub reports_dir: PathBuf,
     /// JUnit XML file.
     pub junit: PathBuf,
+    /// Rotation of systest.log and qmonitor.log.
+    pub rotation: crate::logfile::Rotation,
 }
 
 /// One output of a finished run (Send + Sync: a run's reporters travel
@@ -62,6 +65,7 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
         Box::new(systest::SystestLog),
         Box::new(junit::JunitFile),
         Box::new(json::ResultFiles),
+        Box::new(history::HistoryFile),
         Box::new(qmonitor::QmonitorLog),
     ]
 }

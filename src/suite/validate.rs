@@ -95,6 +95,34 @@ impl Ctx<'_> {
                 None,
             );
         }
+        self.reports();
+    }
+
+    fn reports(&mut self) {
+        let Some(r) = &self.s.reports else { return };
+        if let Some(rot) = &r.rotate {
+            use super::model::RotateEvery;
+            match (rot.every, rot.max_mb) {
+                (Some(RotateEvery::Size), None | Some(0)) => self.err(
+                    "reports.rotate.max_mb",
+                    "every: size needs max_mb (at least 1)",
+                    None,
+                ),
+                (Some(RotateEvery::Day | RotateEvery::Never) | None, Some(_)) => self.err(
+                    "reports.rotate.max_mb",
+                    "max_mb applies only with every: size",
+                    Some("write every: size".into()),
+                ),
+                _ => {}
+            }
+        }
+        if r.retention_days == Some(0) {
+            self.err(
+                "reports.retention_days",
+                "retention_days must be at least 1 (the day being written)",
+                None,
+            );
+        }
     }
 
     fn defaults(&mut self) {

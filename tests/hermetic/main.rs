@@ -24,6 +24,7 @@ mod app {
     mod lock_note;
     mod no_dns;
     mod probe_key;
+    mod retention;
 }
 mod case {
     mod expand;
