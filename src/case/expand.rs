@@ -41,18 +41,18 @@ fn merged_thresholds(base: &Thresholds, over: Option<&Thresholds>) -> Thresholds
     t
 }
 
-struct PathIn<'a> {
-    account: &'a str,
-    submit: &'a str,
-    via: Option<Proto>,
-    retrieve: &'a str,
-    protocol: RetrProto,
-    thresholds: Option<&'a Thresholds>,
-    timeout: Option<Dur>,
-    slot: Option<u32>,
+pub(super) struct PathIn<'a> {
+    pub account: &'a str,
+    pub submit: &'a str,
+    pub via: Option<Proto>,
+    pub retrieve: &'a str,
+    pub protocol: RetrProto,
+    pub thresholds: Option<&'a Thresholds>,
+    pub timeout: Option<Dur>,
+    pub slot: Option<u32>,
 }
 
-fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
+pub(super) fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
     let base = s
         .defaults
         .as_ref()
@@ -109,16 +109,6 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
     }
 }
 
-/// True when a matrix combination has no path: an MMP that does not front
-/// the account's store, or another store than the account's.
-fn no_path(s: &SuiteSpec, acct: &str, ret: &str) -> bool {
-    let Some(a) = s.accounts.get(acct) else {
-        return false;
-    };
-    (s.has_role(ret, "mmp") && !s.fronted_stores(ret).contains(&a.store))
-        || (ret != "store" && s.has_role(ret, "store") && ret != a.store)
-}
-
 /// A matrix's accounts: its list, or every account when omitted or `[all]`.
 pub fn matrix_accounts<'a>(s: &'a SuiteSpec, m: &'a MatrixSpec) -> Vec<&'a str> {
     match &m.accounts {
@@ -130,96 +120,21 @@ pub fn matrix_accounts<'a>(s: &'a SuiteSpec, m: &'a MatrixSpec) -> Vec<&'a str> 
 /// Matrix combinations (account × submit × retrieve × protocol) that expand
 /// skips silently because they have no path (`validate` reports the count).
 pub fn matrix_skipped(s: &SuiteSpec) -> usize {
-    let Some(rt) = &s.roundtrip else { return 0 };
-    let mut n = 0;
-    for m in &rt.matrix {
-        let accounts = matrix_accounts(s, m);
-        for acct in &accounts {
-            for ret in &m.retrieve {
-                if no_path(s, acct, ret) {
-                    n += m.submit.len() * m.protocol.len();
-                }
-            }
-        }
-    }
-    n
+    super::plan::Plan::new(s, 0).count().matrix_skipped
 }
 
 /// Every case of a (validated) suite: round-trip matrix, explicit paths,
-/// rotation paths not already covered, security probes, host checks.
+/// rotation paths not already covered, security probes, host checks (see
+/// `plan`, which streams them; this collects).
 pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
-    let mut out = Cases::default();
-    if let Some(rt) = &s.roundtrip {
-        for m in &rt.matrix {
-            let accounts = matrix_accounts(s, m);
-            for acct in &accounts {
-                for sub in &m.submit {
-                    for ret in &m.retrieve {
-                        if no_path(s, acct, ret) {
-                            continue;
-                        }
-                        for proto in &m.protocol {
-                            let c = roundtrip_case(
-                                s,
-                                idx,
-                                PathIn {
-                                    account: acct,
-                                    submit: sub,
-                                    via: m.via,
-                                    retrieve: ret,
-                                    protocol: *proto,
-                                    thresholds: m.thresholds.as_ref(),
-                                    timeout: m.timeout,
-                                    slot: None,
-                                },
-                            );
-                            out.push(c, false);
-                        }
-                    }
-                }
-            }
-        }
-        for p in &rt.paths {
-            let c = roundtrip_case(
-                s,
-                idx,
-                PathIn {
-                    account: &p.account,
-                    submit: &p.submit,
-                    via: p.via,
-                    retrieve: &p.retrieve,
-                    protocol: p.protocol,
-                    thresholds: p.thresholds.as_ref(),
-                    timeout: p.timeout,
-                    slot: None,
-                },
-            );
-            out.push(c, true);
-        }
-        for r in &rt.rotation {
-            let c = roundtrip_case(
-                s,
-                idx,
-                PathIn {
-                    account: &r.account,
-                    submit: &r.submit,
-                    via: r.via,
-                    retrieve: &r.retrieve,
-                    protocol: r.protocol,
-                    thresholds: None,
-                    timeout: None,
-                    slot: Some(r.minute),
-                },
-            );
-            match out.seen.get(&c.id) {
-                Some(&i) => {
-                    out.list[i].slot.get_or_insert(r.minute);
-                }
-                None => out.push(c, false),
-            }
-        }
-    }
-    for sec in &s.security {
+    let mut out = Vec::new();
+    super::plan::Plan::new(s, idx).for_each(|c| out.push(c));
+    out
+}
+
+/// The security probes, in declaration order.
+pub(super) fn security_cases(s: &SuiteSpec, idx: usize) -> impl Iterator<Item = TestCase> + '_ {
+    s.security.iter().map(move |sec| {
         let (id, host, extra) = match sec {
             SecuritySpec::OpenRelay(o) => (
                 format!("security/open_relay/{}", o.host),
@@ -247,20 +162,21 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
         if let Some(a) = extra {
             labels.insert("account".into(), a);
         }
-        out.push(
-            TestCase {
-                id,
-                suite: idx,
-                kind: CaseKind::Security(SecurityCase { spec: sec.clone() }),
-                labels,
-                timeout: s.step_timeout().max(Duration::from_secs(1)) * 3,
-                slot: None,
-            },
-            false,
-        );
-    }
-    for (hname, h) in &s.hosts {
-        for chk in &h.checks {
+        TestCase {
+            id,
+            suite: idx,
+            kind: CaseKind::Security(SecurityCase { spec: sec.clone() }),
+            labels,
+            timeout: s.step_timeout().max(Duration::from_secs(1)) * 3,
+            slot: None,
+        }
+    })
+}
+
+/// The host checks, hosts by name, checks in declaration order.
+pub(super) fn host_cases(s: &SuiteSpec, idx: usize) -> impl Iterator<Item = TestCase> + '_ {
+    s.hosts.iter().flat_map(move |(hname, h)| {
+        h.checks.iter().map(move |chk| {
             let id = match chk.name() {
                 Some(n) => format!("host/{hname}/{}/{n}", chk.kind()),
                 None => format!("host/{hname}/{}", chk.kind()),
@@ -268,43 +184,19 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
             let mut labels = BTreeMap::new();
             labels.insert("host".into(), hname.clone());
             labels.insert("check".into(), chk.kind().to_string());
-            out.push(
-                TestCase {
-                    id,
-                    suite: idx,
-                    kind: CaseKind::Host(HostCase {
-                        host: hname.clone(),
-                        check: chk.clone(),
-                    }),
-                    labels,
-                    timeout: s.timeout(),
-                    slot: None,
-                },
-                false,
-            );
-        }
-    }
-    out.list
-}
-
-/// Cases in order, with first-wins dedup (explicit paths replace matrix ones).
-#[derive(Default)]
-struct Cases {
-    list: Vec<TestCase>,
-    seen: BTreeMap<String, usize>,
-}
-
-impl Cases {
-    fn push(&mut self, c: TestCase, replace: bool) {
-        match self.seen.get(&c.id) {
-            Some(&i) if replace => self.list[i] = c,
-            Some(_) => {}
-            None => {
-                self.seen.insert(c.id.clone(), self.list.len());
-                self.list.push(c);
+            TestCase {
+                id,
+                suite: idx,
+                kind: CaseKind::Host(HostCase {
+                    host: hname.clone(),
+                    check: chk.clone(),
+                }),
+                labels,
+                timeout: s.timeout(),
+                slot: None,
             }
-        }
-    }
+        })
+    })
 }
 
 /// The rotation slot that applies at `minute`: the latest slot at or before

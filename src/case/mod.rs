@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub mod expand;
+pub mod plan;
 
 use crate::suite::checks::CheckSpec;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::case::CaseKind;
 use crate::exit;
 use crate::suite::{Diagnostic, LoadedSuite};
 
@@ -39,6 +38,9 @@ pub struct Summary {
     pub cases: BTreeMap<String, usize>,
     /// Matrix combinations without a path (an MMP not fronting the store).
     pub matrix_skipped: usize,
+    /// Combinations listed more than once (a value twice in a list, or in
+    /// two matrices); each runs once.
+    pub matrix_duplicates: usize,
     /// (minute, case id)
     pub rotation: Vec<(u32, String)>,
 }
@@ -73,28 +75,27 @@ pub fn summarize(s: &LoadedSuite) -> Summary {
                 .map_or_else(|| "none".into(), |r| r.describe()),
         })
         .collect();
-    let expanded = crate::case::expand::expand(spec, 0);
-    let mut cases: BTreeMap<String, usize> = ["roundtrip", "security", "host"]
-        .iter()
-        .map(|k| (k.to_string(), 0))
-        .collect();
-    for c in &expanded {
-        *cases.entry(c.kind.name().to_string()).or_default() += 1;
-    }
-    cases.insert("total".into(), expanded.len());
-    let mut rotation: Vec<(u32, String)> = expanded
-        .iter()
-        .filter(|c| matches!(c.kind, CaseKind::Roundtrip(_)))
-        .filter_map(|c| c.slot.map(|m| (m, c.id.clone())))
-        .collect();
-    rotation.sort();
+    // Counted by construction: a million-case matrix is never materialised.
+    let plan = crate::case::plan::Plan::new(spec, 0);
+    let n = plan.count();
+    let cases: BTreeMap<String, usize> = [
+        ("roundtrip", n.roundtrip),
+        ("security", n.security),
+        ("host", n.host),
+        ("total", n.total()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let rotation = plan.rotation();
     Summary {
         path: s.path.clone(),
         site: spec.site.clone(),
         roles,
         accounts,
         cases,
-        matrix_skipped: crate::case::expand::matrix_skipped(spec),
+        matrix_skipped: n.matrix_skipped,
+        matrix_duplicates: n.duplicates,
         rotation,
     }
 }
@@ -121,6 +122,12 @@ fn print_summary(s: &Summary) {
         println!(
             "  matrix: {} combinations skipped (retrieve host does not reach the account's store)",
             s.matrix_skipped
+        );
+    }
+    if s.matrix_duplicates > 0 {
+        println!(
+            "  matrix: {} combinations listed more than once (each runs once)",
+            s.matrix_duplicates
         );
     }
     if !s.rotation.is_empty() {
