@@ -17,30 +17,49 @@ pub struct Tail {
     pub text: String,
 }
 
-/// The tail of `path` (at most `window` bytes); an empty tail when the file
-/// does not exist.
-pub fn tail(path: &Path, window: u64) -> io::Result<Tail> {
+/// The tail of `path`, read backwards in small chunks until it holds a
+/// line containing `needle` (the last header) or `window` bytes; an empty
+/// tail when the file does not exist.
+pub fn tail(path: &Path, window: u64, needle: &str) -> io::Result<Tail> {
+    const CHUNK: u64 = 8 << 10;
     let f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Tail::default()),
         Err(e) => return Err(e),
     };
     let len = f.metadata()?.len();
-    let start = len.saturating_sub(window);
-    let mut buf = vec![0u8; (len - start) as usize];
-    f.read_exact_at(&mut buf, start)?;
-    let mut from = 0;
-    if start > 0 {
-        // The first line may be cut by the window: skip to the next one.
-        from = buf
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(buf.len(), |i| i + 1);
+    let floor = len.saturating_sub(window);
+    let mut start = len;
+    let mut buf: Vec<u8> = Vec::new();
+    while start > floor {
+        let from = start.saturating_sub(CHUNK).max(floor);
+        let mut chunk = vec![0u8; (start - from) as usize];
+        f.read_exact_at(&mut chunk, from)?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        start = from;
+        // Found once a whole line (after the first newline) holds it.
+        let whole = if start > 0 { skip_line(&buf) } else { 0 };
+        if contains(&buf[whole..], needle.as_bytes()) {
+            break;
+        }
     }
+    let from = if start > 0 { skip_line(&buf) } else { 0 };
     Ok(Tail {
         len,
         text: String::from_utf8_lossy(&buf[from..]).into_owned(),
     })
+}
+
+/// Index after the first `\n` (a line cut by the read's start is dropped).
+fn skip_line(buf: &[u8]) -> usize {
+    buf.iter()
+        .position(|&b| b == b'\n')
+        .map_or(buf.len(), |i| i + 1)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
 }
 
 /// Append `records` (whole lines, ending in `\n`) to `path`, created (0600)
@@ -157,14 +176,21 @@ mod tests {
     }
 
     #[test]
-    fn tail_reads_only_the_window_and_drops_the_cut_line() {
+    fn tail_reads_back_to_the_needle_or_the_window_and_drops_the_cut_line() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.log");
-        assert_eq!(tail(&p, 10).unwrap(), Tail::default());
+        assert_eq!(tail(&p, 10, "H").unwrap(), Tail::default());
         append(&p, b"aaaa\nbbbb\ncccc\n").unwrap();
-        let t = tail(&p, 7).unwrap();
+        let t = tail(&p, 7, "H").unwrap();
         assert_eq!((t.len, t.text.as_str()), (15, "cccc\n"));
-        assert_eq!(tail(&p, 100).unwrap().text, "aaaa\nbbbb\ncccc\n");
+        assert_eq!(tail(&p, 100, "H").unwrap().text, "aaaa\nbbbb\ncccc\n");
+        // A header 20 KiB back: found, and reading stops there.
+        let mut big = b"old\nH 1\n".to_vec();
+        big.extend(std::iter::repeat_n(b"row\n".as_slice(), 5 << 10).flatten());
+        std::fs::write(&p, &big).unwrap();
+        let t = tail(&p, 1 << 20, "H").unwrap();
+        assert!(t.text.starts_with("H 1\n") || t.text.lines().any(|l| l == "H 1"));
+        assert!(t.text.len() < 32 << 10, "{}", t.text.len());
     }
 
     #[test]

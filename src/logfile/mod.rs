@@ -16,6 +16,7 @@ pub mod rotate;
 pub use append::{Tail, append, tail};
 
 /// How far back from the end a reporter looks for its last header block (a
-/// table repeats its header at least this often, so the tail always holds one).
-pub const HEADER_WINDOW: u64 = 1 << 20;
+/// table repeats its header at least this often, so the tail always holds
+/// one and a run reads at most this much of a log, whatever its size).
+pub const HEADER_WINDOW: u64 = 64 << 10;
 pub use rotate::Rotation;

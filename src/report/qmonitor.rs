@@ -60,7 +60,7 @@ const CONN_COLUMNS: [&[&str]; 5] = [
 /// log's tail is read (see `logfile::HEADER_WINDOW`).
 pub fn append(reports_dir: &Path, instance: &str, summary: &RunSummary) -> std::io::Result<()> {
     let path = reports_dir.join(FILE);
-    let tail = crate::logfile::tail(&path, crate::logfile::HEADER_WINDOW)?;
+    let tail = crate::logfile::tail(&path, crate::logfile::HEADER_WINDOW, "DATE COLLECTED:")?;
     let at = summary.started_at.with_timezone(&Local).naive_local();
     let text = render(&tail.text, instance, summary, at);
     crate::logfile::append(&path, text.as_bytes())

@@ -59,9 +59,9 @@ impl Reporter for SystestLog {
 /// The date of the last `DATE COLLECTED:` block near the end of the log.
 /// Only the tail is read (a run's cost must not grow with the file): when
 /// the last header is further back, the run writes the header again, so a
-/// long day's table repeats it about once per window.
+/// long day's table repeats it about once per window (64 KiB).
 fn last_date(path: &Path) -> std::io::Result<Option<String>> {
-    let tail = crate::logfile::tail(path, crate::logfile::HEADER_WINDOW)?;
+    let tail = crate::logfile::tail(path, crate::logfile::HEADER_WINDOW, DATE_PREFIX)?;
     Ok(tail
         .text
         .lines()
