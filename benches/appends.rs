@@ -6,6 +6,8 @@
 //! end) in a temp dir under target/, made in milliseconds.
 //! Run: `cargo bench --bench appends`.
 
+#[path = "common/runs.rs"]
+mod runs;
 #[path = "../tests/support/site.rs"]
 #[allow(dead_code)]
 mod site;
@@ -17,53 +19,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use healthmon::report::{Outputs, file_reporters, qmonitor, systest};
-use healthmon::result::{RunSummary, Status};
+use healthmon::result::RunSummary;
 
 const ROUNDS: usize = 40;
 const GOAL: f64 = 1.05;
 const BIG: u64 = 1 << 30;
 
-/// A run shaped like the local suite every 5 minutes: 111 round trips (≈
-/// 32,000 systest rows a day) with transcripts, 12 hosts' checks.
 fn local_like_run(i: usize) -> RunSummary {
-    let mut results = Vec::new();
-    for n in 0..111 {
-        let spec = format!(
-            "ims{} store{} mta{} mmp{} pop3",
-            n % 4 + 1,
-            n % 2 + 1,
-            n % 3 + 1,
-            n % 2 + 1
-        );
-        let status = if n == 7 {
-            Status::Critical
-        } else {
-            Status::Pass
-        };
-        let mut r = status::path(&spec, status, 40.0 + n as f64);
-        r.id = format!("{}/{n}", r.id);
-        r.observation.transcript = (0..40)
-            .map(|l| format!("S: +OK line {l} of a POP3 session"))
-            .collect();
-        r.started_at = chrono::Utc::now();
-        results.push(r);
-    }
-    for h in 0..12 {
-        let host = format!("host{h}");
-        for (check, m) in [
-            ("queue", ("active", 3.0)),
-            ("system", ("cpu_idle", 97.0)),
-            ("connections", ("smtp", 4.0)),
-        ] {
-            results.push(status::host_check(&host, check, Status::Pass, &[m]));
-        }
-    }
-    status::run(
-        &format!("{}-{i:06}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")),
-        chrono::Utc::now(),
-        results,
-        vec![],
-    )
+    runs::local_like_run(chrono::Utc::now(), i)
 }
 
 /// A sparse `BIG`-byte log whose last few MiB are real tables.

@@ -10,6 +10,7 @@
 //! `cargo bench --bench hostcheck`.
 
 #[path = "../tests/support/rusage.rs"]
+#[allow(dead_code)]
 mod rusage;
 
 use std::path::{Path, PathBuf};

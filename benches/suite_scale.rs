@@ -7,6 +7,7 @@
 //! `cargo bench --bench suite_scale`.
 
 #[path = "../tests/support/rusage.rs"]
+#[allow(dead_code)]
 mod rusage;
 
 use std::fmt::Write as _;
