@@ -6,7 +6,8 @@
 //!   are folded into `history/<day>.jsonl` (the runs it lacks: files written
 //!   before history existed) and deleted;
 //! - `history/<day>.jsonl` of a finished day is gzipped to `.jsonl.gz`;
-//! - history older than `retention_days` (today included) is deleted.
+//! - history older than `retention_days` (today included) is deleted, and
+//!   so are per-run files that old (without folding them first).
 //!
 //! Each step is idempotent, so a crash between two just repeats it next time.
 
@@ -86,6 +87,15 @@ fn fold_run_files(
     errors: &mut Vec<String>,
 ) {
     for (day, files) in run_files(reports).range(..before) {
+        if *day < oldest_kept {
+            // Past the retention: history would drop the day at once.
+            for f in files {
+                if let Err(e) = std::fs::remove_file(f) {
+                    errors.push(format!("cannot remove {}: {e}", f.display()));
+                }
+            }
+            continue;
+        }
         let (runs, _) = history::read_day(reports, *day);
         let known: BTreeSet<String> = runs.into_iter().map(|r| r.run_id).collect();
         for f in files {
@@ -101,7 +111,8 @@ fn fold_run_files(
                         }
                     }
                 }
-                Err(_) => *day >= oldest_kept,
+                // Unreadable: kept for a person to look at until the retention.
+                Err(_) => true,
             };
             if !keep && let Err(e) = std::fs::remove_file(f) {
                 errors.push(format!("cannot remove {}: {e}", f.display()));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod build;
 pub mod expand;
 pub mod plan;
 

@@ -78,7 +78,7 @@ impl<'a> Plan<'a> {
                     spec: m,
                     via: m.via.unwrap_or(Proto::Smtp),
                     protos: m.protocol.clone(),
-                    account_set: super::expand::matrix_accounts(s, m).into_iter().collect(),
+                    account_set: super::build::matrix_accounts(s, m).into_iter().collect(),
                     submit_set: m.submit.iter().map(String::as_str).collect(),
                     retrieve_set,
                 });
@@ -160,7 +160,7 @@ impl<'a> Plan<'a> {
             let subs = firsts(m.spec.submit.iter().map(String::as_str));
             let protos = firsts(m.spec.protocol.iter().copied());
             let per_ret = subs.len() * protos.len();
-            for (acct, first_acct) in firsts(super::expand::matrix_accounts(self.s, m.spec)) {
+            for (acct, first_acct) in firsts(super::build::matrix_accounts(self.s, m.spec)) {
                 // (resolved retrieve, first time met) of the entries with a path.
                 let mut rets: Vec<(&str, bool)> = Vec::with_capacity(m.spec.retrieve.len());
                 for r in &m.spec.retrieve {
@@ -219,13 +219,13 @@ impl<'a> Plan<'a> {
     pub fn for_each(&self, mut f: impl FnMut(TestCase)) {
         let mut n = Counts::default();
         self.walk(&mut n, |m, acct, sub, ret, proto| {
-            let id = super::expand::roundtrip_id(acct, sub, m.via, ret, proto);
+            let id = super::build::roundtrip_id(acct, sub, m.via, ret, proto);
             let mut c = match self.paths.get(&id) {
                 Some(p) => self.path_case(p),
-                None => super::expand::roundtrip_case(
+                None => super::build::roundtrip_case(
                     self.s,
                     self.idx,
-                    super::expand::PathIn {
+                    super::build::PathIn {
                         account: acct,
                         submit: sub,
                         via: m.spec.via,
@@ -244,10 +244,10 @@ impl<'a> Plan<'a> {
     }
 
     fn path_case(&self, p: &PathSpec) -> TestCase {
-        super::expand::roundtrip_case(
+        super::build::roundtrip_case(
             self.s,
             self.idx,
-            super::expand::PathIn {
+            super::build::PathIn {
                 account: &p.account,
                 submit: &p.submit,
                 via: p.via,
@@ -294,10 +294,10 @@ impl<'a> Plan<'a> {
             ) {
                 continue;
             }
-            let c = super::expand::roundtrip_case(
+            let c = super::build::roundtrip_case(
                 self.s,
                 self.idx,
-                super::expand::PathIn {
+                super::build::PathIn {
                     account: &r.account,
                     submit: &r.submit,
                     via: r.via,
@@ -333,13 +333,13 @@ impl<'a> Plan<'a> {
         seen: &mut HashSet<String>,
         mut f: impl FnMut(TestCase),
     ) {
-        for c in super::expand::security_cases(self.s, self.idx) {
+        for c in super::build::security_cases(self.s, self.idx) {
             if seen.insert(c.id.clone()) {
                 n.security += 1;
                 f(c);
             }
         }
-        for c in super::expand::host_cases(self.s, self.idx) {
+        for c in super::build::host_cases(self.s, self.idx) {
             if seen.insert(c.id.clone()) {
                 n.host += 1;
                 f(c);
@@ -362,5 +362,5 @@ fn id_of(
     } else {
         retrieve
     };
-    super::expand::roundtrip_id(account, submit, via.unwrap_or(Proto::Smtp), ret, proto)
+    super::build::roundtrip_id(account, submit, via.unwrap_or(Proto::Smtp), ret, proto)
 }

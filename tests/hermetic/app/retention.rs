@@ -47,6 +47,8 @@ fn finished_days_fold_into_gzipped_history_and_old_days_go() {
     write(rep, &yesterday, &history::HistoryFile);
     let ancient = run_at(at(-20, 5));
     write(rep, &ancient, &history::HistoryFile);
+    let ancient_file = run_at(at(-25, 5));
+    write(rep, &ancient_file, &json::ResultFiles);
     let today = run_at(at(0, 0));
     write(rep, &today, &json::ResultFiles);
     write(rep, &today, &history::HistoryFile);
@@ -67,6 +69,12 @@ fn finished_days_fold_into_gzipped_history_and_old_days_go() {
     assert!(history::day_file(rep, day(0)).exists(), "today stays plain");
     assert!(!history::day_file(rep, day(-20)).exists());
     assert!(!history::day_file_gz(rep, day(-20)).exists());
+    assert!(!json::result_path_in(rep, &ancient_file.run_id).exists());
+    assert!(
+        !history::day_file(rep, day(-25)).exists(),
+        "folded past the retention"
+    );
+    assert!(!history::day_file_gz(rep, day(-25)).exists());
 
     // 01:30: yesterday's per-run file goes too, without a second record.
     let errs = healthmon::app::retention::tidy(rep, 15, at(0, 1) + Duration::minutes(30));
