@@ -201,9 +201,12 @@ impl super::Reporter for QmonitorLog {
         }
         let path = out.reports_dir.join(FILE);
         if !hosts.is_empty() {
-            // Once per run, so one run's rows stay in one file.
+            // Once per run, so one run's rows stay in one file; at most a
+            // header block, a blank line and a row per host come in.
+            let at = run.started_at.with_timezone(&Local).naive_local();
+            let incoming: usize = hosts.iter().map(|h| render("", h, run, at).len() + 1).sum();
             out.rotation
-                .apply(&path, 0, Local::now())
+                .apply(&path, incoming as u64, Local::now())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         for h in hosts {

@@ -64,6 +64,7 @@ mod probe {
 }
 mod report {
     mod junit;
+    mod logs;
     mod nagios;
     mod roundtrip;
 }
