@@ -25,7 +25,6 @@ const ROUNDS: usize = 3;
 fn generate(path: &Path, mtas: usize, mmps: usize, accounts: usize) {
     let mut y = String::from("site: scale\ndefaults: {timeout: 30s, step_timeout: 5s}\nhosts:\n");
     let addr = |i: usize| format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256 + 1);
-    let mut i = 0;
     for n in 0..HOSTS.max(mtas + mmps + STORES) {
         let (name, role) = if n < mtas {
             (format!("mta{n}"), "mta")
@@ -39,10 +38,9 @@ fn generate(path: &Path, mtas: usize, mmps: usize, accounts: usize) {
         writeln!(
             y,
             "  {name}:\n    roles: [{role}]\n    address: {}\n    checks:\n      - system: {{}}",
-            addr(i)
+            addr(n)
         )
         .unwrap();
-        i += 1;
     }
     y.push_str("accounts:\n");
     for a in 0..accounts {

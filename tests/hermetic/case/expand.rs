@@ -161,8 +161,11 @@ proptest! {
 /// `case::plan` must match: every combination in order, first id wins, an
 /// explicit path replaces the case at its place, a rotation entry sets the
 /// slot of a case that is there or adds its own.
-fn reference(s: &SuiteSpec) -> (Vec<(String, Option<u32>, Option<String>)>, usize, usize) {
-    let mut list: Vec<(String, Option<u32>, Option<String>)> = Vec::new();
+/// (id, rotation slot, the explicit path that made it) of each round trip.
+type Rt = (String, Option<u32>, Option<String>);
+
+fn reference(s: &SuiteSpec) -> (Vec<Rt>, usize, usize) {
+    let mut list: Vec<Rt> = Vec::new();
     let mut at: BTreeMap<String, usize> = BTreeMap::new();
     let (mut skipped, mut dups) = (0, 0);
     let rt = s.roundtrip.as_ref().unwrap();
@@ -264,7 +267,7 @@ proptest! {
     #[test]
     fn plan_matches_the_reference_expansion(s in busy_suite()) {
         let (want, skipped, dups) = reference(&s);
-        let got: Vec<(String, Option<u32>, Option<String>)> = expand(&s, 0)
+        let got: Vec<Rt> = expand(&s, 0)
             .into_iter()
             .filter(|c| c.id.starts_with("rndtrip/"))
             .map(|c| {
