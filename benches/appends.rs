@@ -21,7 +21,7 @@ use std::time::Instant;
 use healthmon::report::{Outputs, file_reporters, qmonitor, systest};
 use healthmon::result::RunSummary;
 
-const ROUNDS: usize = 40;
+const ROUNDS: usize = 150;
 const GOAL: f64 = 1.05;
 const BIG: u64 = 1 << 30;
 
