@@ -78,3 +78,29 @@ fn run_and_list_do_no_dns_validate_does() {
         "{err}"
     );
 }
+
+#[test]
+fn daemon_start_does_the_route_check_once() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.yaml"), SUITE).unwrap();
+    // Two jobs on one suite: the check runs once per suite, at start.
+    std::fs::write(
+        d.path().join("schedule.yaml"),
+        "jobs:\n  a:\n    every: 5m\n    suites: [s.yaml]\n  b:\n    every: 7m\n    suites: [s.yaml]\n",
+    )
+    .unwrap();
+    let o = Command::new(site::bin())
+        .args(["-v", "daemon", "--check"])
+        .arg(d.path().join("schedule.yaml"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("resolving relay.example.invalid (alert route check)")
+            .count(),
+        1,
+        "{err}"
+    );
+}
