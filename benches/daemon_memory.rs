@@ -5,16 +5,11 @@
 //! ring (350 runs) is the baseline; RSS after 1,000 more must stay flat. Goal: ratio ≤ 1.10.
 //! Run: `cargo bench --bench daemon_memory`.
 
-use std::time::Instant;
+#[path = "../tests/support/rusage.rs"]
+#[allow(dead_code)]
+mod rusage;
 
-fn rss_kb() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
-}
+use std::time::Instant;
 
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -71,15 +66,15 @@ hosts:
         }
     };
     run(healthmon::daemon::state::HISTORY_MAX + 50);
-    let before = rss_kb();
+    let before = rusage::self_rss_kb();
     let t0 = Instant::now();
     let mut mid = Vec::new();
     for _ in 0..4 {
         run(250);
-        mid.push(rss_kb());
+        mid.push(rusage::self_rss_kb());
     }
     let secs = t0.elapsed().as_secs_f64();
-    let after = rss_kb();
+    let after = rusage::self_rss_kb();
     let history = state.history("fast").len();
     println!(
         "daemon_memory: 1000 runs in {secs:.1}s ({:.2} ms/run), worst exit {worst}",

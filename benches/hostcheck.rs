@@ -9,51 +9,18 @@
 //! (tests/site/mailsite up) and is run from the repository root:
 //! `cargo bench --bench hostcheck`.
 
+#[path = "../tests/support/rusage.rs"]
+#[allow(dead_code)]
+mod rusage;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
+
+use rusage::{Usage, measure, median};
 
 const ROUNDS: usize = 5;
 const GOAL_RSS_MB: f64 = 20.0;
 const GOAL_CPU_MS: f64 = 100.0;
-
-struct Usage {
-    max_rss_mb: f64,
-    cpu_ms: f64,
-    wall_ms: f64,
-    ok: bool,
-}
-
-/// Spawn, wait with wait4 and return the child's (and its reaped
-/// descendants') peak RSS and user+system CPU.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
-fn measure(cmd: &mut Command) -> Usage {
-    let t = Instant::now();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child pid.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    assert_eq!(rc, pid, "wait4 failed");
-    let tv = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
-    Usage {
-        max_rss_mb: ru.ru_maxrss as f64 / 1024.0,
-        cpu_ms: tv(ru.ru_utime) + tv(ru.ru_stime),
-        wall_ms: t.elapsed().as_secs_f64() * 1000.0,
-        // healthmon exits 0..2 for pass/failure/error of checks; 3+ is trouble.
-        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 2,
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn summarize(name: &str, runs: &[Usage]) -> (f64, f64) {
     let rss = runs.iter().map(|u| u.max_rss_mb).fold(0.0, f64::max);

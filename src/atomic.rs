@@ -1,10 +1,8 @@
 //! Crash-safe file output: a failed write never truncates what was there.
 //!
 //! Whole files (JUnit, JSON, state, .prom) are written to a temp file in the
-//! same directory, fsynced, then renamed over the target. Appended logs
-//! (systest.log, qmonitor.log) are rewritten the same way: old content + new
-//! rows into a temp file, then rename, so a full disk leaves the old log intact
-//! instead of a half-written row.
+//! same directory, fsynced, then renamed over the target. Appended logs are
+//! not rewritten: they go through `logfile::append` (`O_APPEND` records).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -16,6 +14,20 @@ pub fn write(path: &Path, data: &[u8]) -> io::Result<()> {
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Replace `path` atomically with what `fill` writes (for output too big to
+/// hold in memory, e.g. a gzipped day of history).
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let (mut tmp, dir) = staged(path, b"")?;
+    fill(&mut tmp)?;
+    tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir);
     Ok(())
@@ -54,29 +66,9 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Append `data` to `path` without ever truncating the existing content.
-pub fn append(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut old = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    old.extend_from_slice(data);
-    write(path, &old)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn append_keeps_old_content_and_adds_new() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("x.log");
-        append(&p, b"one\n").unwrap();
-        append(&p, b"two\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\ntwo\n");
-    }
 
     #[test]
     fn create_new_never_replaces_and_is_0600() {

@@ -27,6 +27,7 @@ pub mod fmt;
 pub mod hostcheck;
 pub mod isolate;
 pub mod judge;
+pub mod logfile;
 pub mod logging;
 pub mod logstats;
 pub mod nagios_range;

@@ -11,6 +11,7 @@
 //! - `judge`   — the limits each case is judged against (kept in its result),
 //!   `--warning/--critical`.
 //! - `scrub`   — no account password reaches a report.
+//! - `retention` — folds per-run results into per-day history, gzips, prunes.
 //! - `once`    — [`run_once`]: lock, select, execute, judge, file reports, alerts.
 
 pub mod execute;
@@ -19,6 +20,7 @@ pub mod lock;
 mod once;
 pub mod probe_key;
 pub mod remote;
+pub mod retention;
 pub mod scrub;
 pub mod select;
 
@@ -43,6 +45,25 @@ pub fn reports_dir(given: Option<&Path>, suites: &[LoadedSuite]) -> PathBuf {
                 .find_map(|s| s.spec.reports.as_ref().and_then(|r| r.dir.clone()))
         })
         .unwrap_or_else(|| PathBuf::from("reports"))
+}
+
+/// Rotation of the run's logs: the first `reports.rotate` of the suites,
+/// else daily with 14 kept.
+pub fn rotation(suites: &[LoadedSuite]) -> crate::logfile::Rotation {
+    suites
+        .iter()
+        .find_map(|s| s.spec.reports.as_ref()?.rotate.as_ref())
+        .map(|r| r.rotation())
+        .unwrap_or_default()
+}
+
+/// Days of history kept: the first `reports.retention_days` of the suites,
+/// else [`retention::DEFAULT_RETENTION_DAYS`].
+pub fn retention_days(suites: &[LoadedSuite]) -> u32 {
+    suites
+        .iter()
+        .find_map(|s| s.spec.reports.as_ref()?.retention_days)
+        .unwrap_or(retention::DEFAULT_RETENTION_DAYS)
 }
 
 /// The state directory of a run (alert state, spool, the probe key): the

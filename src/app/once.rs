@@ -86,6 +86,7 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
             .junit
             .clone()
             .unwrap_or_else(|| reports_dir.join("junit.xml")),
+        rotation: super::rotation(suites),
         reports_dir,
         host: crate::hostcheck::local_hostname().unwrap_or_else(|| "localhost".into()),
     };
@@ -102,6 +103,11 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
             report_errors.push(format!("{} report failed: {e}", r.name()));
         }
     }
+    report_errors.extend(super::retention::tidy(
+        &out.reports_dir,
+        super::retention_days(suites),
+        chrono::Utc::now(),
+    ));
     // Alerts after the record is written: state machine + channels, per suite.
     let mut alert_errors = Vec::new();
     if req.alerts {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod build;
 pub mod expand;
+pub mod plan;
 
 use crate::suite::checks::CheckSpec;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};

@@ -33,6 +33,22 @@ pub fn run(args: Args) -> i32 {
             return exit::CONFIG;
         }
     };
+    // The alert route check's DNS half, once per daemon start (runs and
+    // reloads do none).
+    let mut bad_route = false;
+    let mut seen = std::collections::BTreeSet::new();
+    for s in cfg.jobs.iter().flat_map(|j| &j.suites) {
+        if !seen.insert(&s.path) {
+            continue;
+        }
+        for d in crate::suite::validate::validate_resolved(s) {
+            eprintln!("{d}");
+            bad_route |= d.severity == crate::suite::Severity::Error;
+        }
+    }
+    if bad_route {
+        return exit::CONFIG;
+    }
     if args.check {
         let now = chrono::Local::now();
         for j in &cfg.jobs {

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::exit;
@@ -51,39 +53,67 @@ pub fn run(args: Args) -> i32 {
         }
     };
     let filter = Filter::new(args.only, args.skip);
-    let cases: Vec<(usize, crate::case::TestCase)> = suites
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| {
-            crate::case::expand::expand(&s.spec, i)
-                .into_iter()
-                .map(move |c| (i, c))
-        })
-        .filter(|(_, c)| filter.matches(&c.id))
-        .collect();
-    if args.format == "json" {
-        let lines: Vec<Line> = cases
-            .iter()
-            .map(|(i, c)| Line {
-                id: &c.id,
-                kind: c.kind.name(),
-                site: &suites[*i].spec.site,
-                labels: &c.labels,
-                timeout: c.timeout.as_secs_f64(),
-                slot: c.slot,
-            })
-            .collect();
-        match serde_json::to_string_pretty(&lines) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("healthmon list: cannot encode JSON: {e}");
-                return exit::INTERNAL;
+    let json = args.format == "json";
+    // Streamed: one case at a time from the plan, so memory does not grow
+    // with the number of cases.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut first = true;
+    let mut result = Ok(());
+    for (i, s) in suites.iter().enumerate() {
+        crate::case::plan::Plan::new(&s.spec, i).for_each(|c| {
+            if result.is_err() || !filter.matches(&c.id) {
+                return;
             }
-        }
-    } else {
-        for (_, c) in &cases {
-            println!("{}", c.id);
+            result = if json {
+                json_item(&mut out, first, &s.spec.site, &c)
+            } else {
+                writeln!(out, "{}", c.id).map_err(|e| e.to_string())
+            };
+            first = false;
+        });
+    }
+    if json && result.is_ok() {
+        // serde_json's pretty layout of the same array.
+        result = out
+            .write_all(if first { b"[]\n" } else { b"\n]\n" })
+            .map_err(|e| e.to_string());
+    }
+    match result.and_then(|()| out.flush().map_err(|e| e.to_string())) {
+        Ok(()) => exit::OK,
+        // A closed pipe (`| head`) is an ordinary end.
+        Err(e) if e.contains("Broken pipe") => exit::OK,
+        Err(e) => {
+            eprintln!("healthmon list: {e}");
+            exit::INTERNAL
         }
     }
-    exit::OK
+}
+
+/// One element of the pretty-printed JSON array, indented as serde_json
+/// indents it inside the array.
+fn json_item(
+    out: &mut impl Write,
+    first: bool,
+    site: &str,
+    c: &crate::case::TestCase,
+) -> Result<(), String> {
+    let line = Line {
+        id: &c.id,
+        kind: c.kind.name(),
+        site,
+        labels: &c.labels,
+        timeout: c.timeout.as_secs_f64(),
+        slot: c.slot,
+    };
+    let text =
+        serde_json::to_string_pretty(&line).map_err(|e| format!("cannot encode JSON: {e}"))?;
+    out.write_all(if first { b"[\n" } else { b",\n" })
+        .map_err(|e| e.to_string())?;
+    for (n, l) in text.lines().enumerate() {
+        if n > 0 {
+            out.write_all(b"\n").map_err(|e| e.to_string())?;
+        }
+        write!(out, "  {l}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::case::CaseKind;
 use crate::exit;
 use crate::suite::{Diagnostic, LoadedSuite, Secrets};
 
@@ -43,6 +42,9 @@ pub struct Summary {
     pub cases: BTreeMap<String, usize>,
     /// Matrix combinations without a path (an MMP not fronting the store).
     pub matrix_skipped: usize,
+    /// Combinations listed more than once (a value twice in a list, or in
+    /// two matrices); each runs once.
+    pub matrix_duplicates: usize,
     /// (minute, case id)
     pub rotation: Vec<(u32, String)>,
 }
@@ -77,28 +79,27 @@ pub fn summarize(s: &LoadedSuite) -> Summary {
                 .map_or_else(|| "none".into(), |r| r.describe()),
         })
         .collect();
-    let expanded = crate::case::expand::expand(spec, 0);
-    let mut cases: BTreeMap<String, usize> = ["roundtrip", "security", "host"]
-        .iter()
-        .map(|k| (k.to_string(), 0))
-        .collect();
-    for c in &expanded {
-        *cases.entry(c.kind.name().to_string()).or_default() += 1;
-    }
-    cases.insert("total".into(), expanded.len());
-    let mut rotation: Vec<(u32, String)> = expanded
-        .iter()
-        .filter(|c| matches!(c.kind, CaseKind::Roundtrip(_)))
-        .filter_map(|c| c.slot.map(|m| (m, c.id.clone())))
-        .collect();
-    rotation.sort();
+    // Counted by construction: a million-case matrix is never materialised.
+    let plan = crate::case::plan::Plan::new(spec, 0);
+    let n = plan.count();
+    let cases: BTreeMap<String, usize> = [
+        ("roundtrip", n.roundtrip),
+        ("security", n.security),
+        ("host", n.host),
+        ("total", n.total()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let rotation = plan.rotation();
     Summary {
         path: s.path.clone(),
         site: spec.site.clone(),
         roles,
         accounts,
         cases,
-        matrix_skipped: crate::case::expand::matrix_skipped(spec),
+        matrix_skipped: n.matrix_skipped,
+        matrix_duplicates: n.duplicates,
         rotation,
     }
 }
@@ -125,6 +126,12 @@ fn print_summary(s: &Summary) {
         println!(
             "  matrix: {} combinations skipped (retrieve host does not reach the account's store)",
             s.matrix_skipped
+        );
+    }
+    if s.matrix_duplicates > 0 {
+        println!(
+            "  matrix: {} combinations listed more than once (each runs once)",
+            s.matrix_duplicates
         );
     }
     if !s.rotation.is_empty() {
@@ -160,7 +167,8 @@ pub fn run(args: Args) -> i32 {
     } else {
         Secrets::Deferred
     };
-    let (suites, warnings) = match crate::suite::load::load_all_with(&args.suites, secrets) {
+    let loaded = crate::suite::load::load_all_with(&args.suites, secrets);
+    let (suites, warnings) = match with_resolved(loaded) {
         Ok(x) => x,
         Err(diags) => {
             if json {
@@ -224,6 +232,22 @@ pub fn run(args: Args) -> i32 {
         }
     }
     code
+}
+
+/// Add the route check's DNS half (loading does none) to what loading found.
+#[allow(clippy::type_complexity)]
+fn with_resolved(
+    loaded: Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>>,
+) -> Result<(Vec<LoadedSuite>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (suites, mut diags) = loaded?;
+    for s in &suites {
+        diags.extend(crate::suite::validate::validate_resolved(s));
+    }
+    if crate::suite::load::has_errors(&diags) {
+        Err(diags)
+    } else {
+        Ok((suites, diags))
+    }
 }
 
 fn print_json<T: Serialize>(v: &T) {

@@ -82,14 +82,17 @@ impl DaemonState {
     }
 
     /// Record a finished run: becomes the latest of its suite, joins the
-    /// history ring (trimmed by count and age).
+    /// history ring (trimmed by count and age) compacted as in the results
+    /// history (transcripts only for cases that did not pass: the page never
+    /// shows them, and they were most of a month's memory).
     pub fn record(&self, run: RunSummary) {
         let key = run.suite_key();
+        let kept = Arc::new(crate::report::history::compact(&run));
         let run = Arc::new(run);
         let mut g = self.write();
         g.latest.insert(key.clone(), run.clone());
         let ring = g.history.entry(key).or_default();
-        ring.push_back(run.clone());
+        ring.push_back(kept);
         let cutoff = run.finished_at - HISTORY_AGE;
         while ring.len() > HISTORY_MAX || ring.front().is_some_and(|r| r.finished_at < cutoff) {
             ring.pop_front();

@@ -1,12 +1,15 @@
-//! Read run summaries (`<reports>/results/<run_id>.json`, written by the
-//! runner) whose start falls in a time range. Files older than the range (by
-//! mtime) are skipped without parsing, so a 14-day baseline stays cheap;
-//! unreadable files are listed, never fatal.
+//! Read run summaries whose start falls in a time range: the per-day
+//! history (`<reports>/history/<day>.jsonl[.gz]`, compacted, one line per
+//! run) of the days the range touches, then the per-run files
+//! (`<reports>/results/<run_id>.json`, the current day's) it lacks. Per-run
+//! files older than the range (by mtime) are skipped without parsing;
+//! unreadable files and lines are listed, never fatal.
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::report::history;
 use crate::result::RunSummary;
 
 pub const RESULTS_DIR: &str = "results";
@@ -22,9 +25,27 @@ pub struct Loaded {
 /// Runs of `site` (all sites when None) started in `[from, to)`.
 pub fn load(reports: &Path, from: DateTime<Utc>, to: DateTime<Utc>, site: Option<&str>) -> Loaded {
     let mut out = Loaded::default();
+    let keep = |r: &RunSummary| {
+        r.started_at >= from && r.started_at < to && site.is_none_or(|s| s == r.site)
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut day = from.date_naive();
+    while day <= (to - chrono::Duration::nanoseconds(1)).date_naive() {
+        let (runs, bad) = history::read_day(reports, day);
+        for r in runs {
+            if seen.insert(r.run_id.clone()) && keep(&r) {
+                out.runs.push(r);
+            }
+        }
+        out.bad.extend(bad);
+        day = day.succ_opt().unwrap_or(day);
+        if day == NaiveDate::MAX {
+            break;
+        }
+    }
     let dir = reports.join(RESULTS_DIR);
     let Ok(rd) = std::fs::read_dir(&dir) else {
-        return out;
+        return sorted(out);
     };
     // A results file is written when its run ends: one written before the
     // range began cannot hold a run that started inside it.
@@ -44,17 +65,15 @@ pub fn load(reports: &Path, from: DateTime<Utc>, to: DateTime<Utc>, site: Option
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<RunSummary>(&b).map_err(|e| e.to_string()));
         match parsed {
-            Ok(r)
-                if r.started_at >= from
-                    && r.started_at < to
-                    && site.is_none_or(|s| s == r.site) =>
-            {
-                out.runs.push(r)
-            }
+            Ok(r) if keep(&r) && seen.insert(r.run_id.clone()) => out.runs.push(r),
             Ok(_) => {}
             Err(e) => out.bad.push((p, e)),
         }
     }
+    sorted(out)
+}
+
+fn sorted(mut out: Loaded) -> Loaded {
     out.runs.sort_by(|a, b| {
         a.started_at
             .cmp(&b.started_at)

@@ -1,6 +1,7 @@
 //! Structured results: the whole `RunSummary` as JSON, for the alert, report
-//! and status consumers. Files: `<reports>/results/<run_id>.json` (history)
-//! and `<reports>/last-run.json` (the latest run).
+//! and status consumers. Files: `<reports>/results/<run_id>.json` (the
+//! current day's runs; `app::retention` folds finished days into
+//! `history/`) and `<reports>/last-run.json` (the latest run).
 
 use std::path::PathBuf;
 
@@ -19,9 +20,12 @@ pub fn to_json(run: &RunSummary) -> String {
 
 /// `<reports>/results/<run_id>.json`.
 pub fn result_path(out: &Outputs, run_id: &str) -> PathBuf {
-    out.reports_dir
-        .join(RESULTS_DIR)
-        .join(format!("{run_id}.json"))
+    result_path_in(&out.reports_dir, run_id)
+}
+
+/// `<reports>/results/<run_id>.json` of a reports directory.
+pub fn result_path_in(reports: &std::path::Path, run_id: &str) -> PathBuf {
+    reports.join(RESULTS_DIR).join(format!("{run_id}.json"))
 }
 
 /// Writes both result files.

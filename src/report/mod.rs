@@ -5,6 +5,7 @@
 //! Adding an output format = one new file + one line in [`FORMATS`] (stdout
 //! formats) or [`file_reporters`] (files written on every run).
 
+pub mod history;
 pub mod json;
 pub mod junit;
 pub mod junit_attrs;
@@ -28,6 +29,8 @@ pub struct Outputs {
     pub junit: PathBuf,
     /// The machine that ran the run (JUnit's `hostname`).
     pub host: String,
+    /// Rotation of systest.log and qmonitor.log.
+    pub rotation: crate::logfile::Rotation,
 }
 
 /// One output of a finished run (Send + Sync: a run's reporters travel
@@ -66,6 +69,7 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
         Box::new(systest::SystestLog),
         Box::new(junit::JunitFile),
         Box::new(json::ResultFiles),
+        Box::new(history::HistoryFile),
         Box::new(qmonitor::QmonitorLog),
     ]
 }

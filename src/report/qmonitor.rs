@@ -56,17 +56,14 @@ const CONN_COLUMNS: [&[&str]; 5] = [
 ];
 
 /// Append this run's row for `instance` (a suite host name) to
-/// `reports_dir/qmonitor.log`, with a header block when needed.
+/// `reports_dir/qmonitor.log`, with a header block when needed. Only the
+/// log's tail is read (see `logfile::HEADER_WINDOW`).
 pub fn append(reports_dir: &Path, instance: &str, summary: &RunSummary) -> std::io::Result<()> {
     let path = reports_dir.join(FILE);
-    let existing = match std::fs::read_to_string(&path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
-    };
+    let tail = crate::logfile::tail(&path, crate::logfile::HEADER_WINDOW, "DATE COLLECTED:")?;
     let at = summary.started_at.with_timezone(&Local).naive_local();
-    let text = render(&existing, instance, summary, at);
-    crate::atomic::append(&path, text.as_bytes())
+    let text = render(&tail.text, instance, summary, at);
+    crate::logfile::append(&path, text.as_bytes())
 }
 
 /// What to append after `existing`: maybe a header block, then one row.
@@ -201,6 +198,16 @@ impl super::Reporter for QmonitorLog {
             if !h.is_empty() && !hosts.contains(&h) {
                 hosts.push(h);
             }
+        }
+        let path = out.reports_dir.join(FILE);
+        if !hosts.is_empty() {
+            // Once per run, so one run's rows stay in one file; at most a
+            // header block, a blank line and a row per host come in.
+            let at = run.started_at.with_timezone(&Local).naive_local();
+            let incoming: usize = hosts.iter().map(|h| render("", h, run, at).len() + 1).sum();
+            out.rotation
+                .apply(&path, incoming as u64, Local::now())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         for h in hosts {
             append(&out.reports_dir, h, run)

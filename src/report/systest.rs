@@ -41,26 +41,35 @@ impl Reporter for SystestLog {
     }
     fn report(&self, run: &RunSummary, out: &Outputs) -> Result<(), String> {
         let path = out.reports_dir.join(FILE);
-        let last = last_date(&path);
-        let text = render(run, last.as_deref(), |t| {
-            t.with_timezone(&Local).naive_local()
-        });
+        let err = |e: std::io::Error| format!("cannot append to {}: {e}", path.display());
+        let local = |t: DateTime<Utc>| t.with_timezone(&Local).naive_local();
+        let mut text = render(run, last_date(&path).map_err(err)?.as_deref(), local);
         if text.is_empty() {
             return Ok(());
         }
-        crate::atomic::append(&path, text.as_bytes())
-            .map_err(|e| format!("cannot append to {}: {e}", path.display()))
+        if out
+            .rotation
+            .apply(&path, text.len() as u64, Local::now())
+            .map_err(err)?
+        {
+            text = render(run, None, local);
+        }
+        crate::logfile::append(&path, text.as_bytes()).map_err(err)
     }
 }
 
-/// The date of the last `DATE COLLECTED:` block in an existing log.
-fn last_date(path: &Path) -> Option<String> {
-    let text = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&text);
-    text.lines()
+/// The date of the last `DATE COLLECTED:` block near the end of the log.
+/// Only the tail is read (a run's cost must not grow with the file): when
+/// the last header is further back, the run writes the header again, so a
+/// long day's table repeats it about once per window (64 KiB).
+fn last_date(path: &Path) -> std::io::Result<Option<String>> {
+    let tail = crate::logfile::tail(path, crate::logfile::HEADER_WINDOW, DATE_PREFIX)?;
+    Ok(tail
+        .text
+        .lines()
         .rev()
         .find_map(|l| l.strip_prefix(DATE_PREFIX))
-        .map(|d| d.trim().to_string())
+        .map(|d| d.trim().to_string()))
 }
 
 /// Rows for the round-trip cases of `run` (skipped ones excluded), with a

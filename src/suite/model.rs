@@ -332,4 +332,49 @@ pub struct ReportsSpec {
     /// Report formats file (default etc/report_formats.yaml).
     #[serde(default)]
     pub formats: Option<PathBuf>,
+    /// Rotation of systest.log and qmonitor.log (default: daily, 14 kept).
+    #[serde(default)]
+    pub rotate: Option<RotateSpec>,
+    /// Days of per-day results files kept (default 15: the default 14-day
+    /// baseline plus the day reported).
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+}
+
+/// `reports.rotate`: `{every: day|size|never, max_mb: N, keep: N}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSpec {
+    #[serde(default)]
+    pub every: Option<RotateEvery>,
+    /// With `every: size`: rotate before the log would exceed this (MiB).
+    #[serde(default)]
+    pub max_mb: Option<u64>,
+    /// Rotated files kept (default 14).
+    #[serde(default)]
+    pub keep: Option<u32>,
+}
+
+impl RotateSpec {
+    /// The rotation this asks for (validation has checked `max_mb`).
+    pub fn rotation(&self) -> crate::logfile::Rotation {
+        use crate::logfile::rotate::{DEFAULT_KEEP, Every};
+        let every = match self.every.unwrap_or(RotateEvery::Day) {
+            RotateEvery::Day => Every::Day,
+            RotateEvery::Never => Every::Never,
+            RotateEvery::Size => Every::Size(self.max_mb.unwrap_or(1).saturating_mul(1 << 20)),
+        };
+        crate::logfile::Rotation {
+            every,
+            keep: self.keep.unwrap_or(DEFAULT_KEEP),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotateEvery {
+    Day,
+    Size,
+    Never,
 }

@@ -61,6 +61,16 @@ pub fn validate(s: &SuiteSpec, src: &SourceMap) -> Vec<Diagnostic> {
     c.out
 }
 
+/// The DNS half of the alert route check (an alert channel's target that
+/// resolves to a suite host), for `healthmon validate` and daemon start:
+/// loading a suite does no DNS.
+pub fn validate_resolved(s: &super::LoadedSuite) -> Vec<Diagnostic> {
+    super::alerting::validate::validate_resolved(&s.spec)
+        .into_iter()
+        .map(|(path, sev, msg)| s.pos.diag(sev, &path, msg, None))
+        .collect()
+}
+
 fn id_safe(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -90,6 +100,34 @@ impl Ctx<'_> {
             self.err(
                 "hosts",
                 "no hosts: a suite describes at least one host",
+                None,
+            );
+        }
+        self.reports();
+    }
+
+    fn reports(&mut self) {
+        let Some(r) = &self.s.reports else { return };
+        if let Some(rot) = &r.rotate {
+            use super::model::RotateEvery;
+            match (rot.every, rot.max_mb) {
+                (Some(RotateEvery::Size), None | Some(0)) => self.err(
+                    "reports.rotate.max_mb",
+                    "every: size needs max_mb (at least 1)",
+                    None,
+                ),
+                (Some(RotateEvery::Day | RotateEvery::Never) | None, Some(_)) => self.err(
+                    "reports.rotate.max_mb",
+                    "max_mb applies only with every: size",
+                    Some("write every: size".into()),
+                ),
+                _ => {}
+            }
+        }
+        if r.retention_days == Some(0) {
+            self.err(
+                "reports.retention_days",
+                "retention_days must be at least 1 (the day being written)",
                 None,
             );
         }

@@ -19,6 +19,7 @@ const LAYERS: &[(u8, &[&str])] = &[
             "token",
             "nagios_range",
             "logging",
+            "logfile",
             "fmt",
         ],
     ),

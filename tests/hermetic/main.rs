@@ -22,8 +22,10 @@ mod app {
     mod faults;
     mod lock;
     mod lock_note;
+    mod no_dns;
     mod probe_key;
     mod remote;
+    mod retention;
 }
 mod case {
     mod expand;
@@ -68,6 +70,7 @@ mod probe {
 }
 mod report {
     mod junit;
+    mod logs;
     mod nagios;
     mod roundtrip;
 }

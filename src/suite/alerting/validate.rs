@@ -5,10 +5,15 @@
 //! name, by address, or by resolving to one — is an error unless
 //! `allow_site_relay: true`; any other channel talking to a suite host is a
 //! warning.
+//!
+//! Loading a suite compares names and literal addresses only: the DNS half
+//! ([`validate_resolved`]) runs under `healthmon validate` and once at
+//! daemon start, never on a cron run or a reload (a slow resolver would
+//! delay every run, 2 s per name).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use super::ChannelSpec;
@@ -20,11 +25,22 @@ const RESOLVE_BUDGET: Duration = Duration::from_secs(2);
 
 type Finding = (String, Severity, String);
 
-/// Addresses `name` resolves to, or empty after the budget.
+/// Addresses `name` resolves to, or empty after the budget. Answers are
+/// cached for the process (the daemon checks at start; `validate` of many
+/// suites shares hosts).
 pub fn resolve(name: &str, port: u16) -> Vec<IpAddr> {
     if let Ok(ip) = name.parse::<IpAddr>() {
         return vec![ip];
     }
+    type Cache = Mutex<HashMap<(String, u16), Vec<IpAddr>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (name.to_string(), port);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return hit;
+    }
+    // Tests look for this line: an ordinary run must never print it.
+    tracing::debug!("resolving {name} (alert route check)");
     let (tx, rx) = mpsc::channel();
     let n = name.to_string();
     std::thread::spawn(move || {
@@ -34,11 +50,15 @@ pub fn resolve(name: &str, port: u16) -> Vec<IpAddr> {
             .unwrap_or_default();
         let _ = tx.send(r);
     });
-    rx.recv_timeout(RESOLVE_BUDGET).unwrap_or_default()
+    let r = rx.recv_timeout(RESOLVE_BUDGET).unwrap_or_default();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, r.clone());
+    }
+    r
 }
 
-/// The suite host `target` is, if any, and how we know.
-pub fn site_host(suite: &SuiteSpec, target: &str, port: u16) -> Option<(String, String)> {
+/// The suite host `target` is by name or literal address (no DNS).
+fn named_site_host(suite: &SuiteSpec, target: &str) -> Option<(String, String)> {
     let t = target.trim_end_matches('.').to_ascii_lowercase();
     for (name, h) in &suite.hosts {
         if t == name.to_ascii_lowercase()
@@ -52,6 +72,13 @@ pub fn site_host(suite: &SuiteSpec, target: &str, port: u16) -> Option<(String, 
             return Some((name.clone(), "has the address".into()));
         }
     }
+    None
+}
+
+/// The suite host `target` resolves to (DNS, 2 s per name), when it is not
+/// one by name or literal address.
+fn resolved_site_host(suite: &SuiteSpec, target: &str, port: u16) -> Option<(String, String)> {
+    let t = target.trim_end_matches('.').to_ascii_lowercase();
     let mine: BTreeSet<IpAddr> = resolve(&t, port).into_iter().collect();
     if mine.is_empty() {
         return None;
@@ -65,23 +92,31 @@ pub fn site_host(suite: &SuiteSpec, target: &str, port: u16) -> Option<(String, 
     None
 }
 
-pub fn validate(suite: &SuiteSpec) -> Vec<Finding> {
-    let mut out: Vec<Finding> = vec![];
+/// The DNS half of the route check: channel targets that are not a suite
+/// host by name or address but resolve to one.
+pub fn validate_resolved(suite: &SuiteSpec) -> Vec<Finding> {
+    crossings(suite, |t, port| {
+        if named_site_host(suite, t).is_some() {
+            None
+        } else {
+            resolved_site_host(suite, t, port)
+        }
+    })
+}
+
+/// Findings for channel targets that `found` says are a suite host.
+fn crossings(
+    suite: &SuiteSpec,
+    found: impl Fn(&str, u16) -> Option<(String, String)>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
     let Some(a) = &suite.alerting else {
         return out;
     };
     for (name, ch) in &a.channels {
         let base = format!("alerting.channels.{name}.{}", ch.kind());
-        for (sev, msg) in ch.check() {
-            match msg.split_once(": ") {
-                Some((k, m)) if !k.contains(' ') => {
-                    out.push((format!("{base}.{k}"), sev, m.to_string()))
-                }
-                _ => out.push((base.clone(), sev, msg)),
-            }
-        }
         for t in ch.targets() {
-            let Some((host, how)) = site_host(suite, &t.host, t.port) else {
+            let Some((host, how)) = found(&t.host, t.port) else {
                 continue;
             };
             let key = format!("{base}.{}", t.key);
@@ -105,6 +140,26 @@ pub fn validate(suite: &SuiteSpec) -> Vec<Finding> {
             }
         }
     }
+    out
+}
+
+pub fn validate(suite: &SuiteSpec) -> Vec<Finding> {
+    let mut out: Vec<Finding> = vec![];
+    let Some(a) = &suite.alerting else {
+        return out;
+    };
+    for (name, ch) in &a.channels {
+        let base = format!("alerting.channels.{name}.{}", ch.kind());
+        for (sev, msg) in ch.check() {
+            match msg.split_once(": ") {
+                Some((k, m)) if !k.contains(' ') => {
+                    out.push((format!("{base}.{k}"), sev, m.to_string()))
+                }
+                _ => out.push((base.clone(), sev, msg)),
+            }
+        }
+    }
+    out.extend(crossings(suite, |t, _| named_site_host(suite, t)));
     let known = |c: &String| a.channels.contains_key(c);
     let mut names = BTreeSet::new();
     for (i, r) in a.routes.iter().enumerate() {

@@ -156,3 +156,132 @@ proptest! {
         }
     }
 }
+
+/// The plain reading of the expansion rules, kept here as the reference
+/// `case::plan` must match: every combination in order, first id wins, an
+/// explicit path replaces the case at its place, a rotation entry sets the
+/// slot of a case that is there or adds its own.
+/// (id, rotation slot, the explicit path that made it) of each round trip.
+type Rt = (String, Option<u32>, Option<String>);
+
+fn reference(s: &SuiteSpec) -> (Vec<Rt>, usize, usize) {
+    let mut list: Vec<Rt> = Vec::new();
+    let mut at: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut skipped, mut dups) = (0, 0);
+    let rt = s.roundtrip.as_ref().unwrap();
+    let id = |a: &str, sub: &str, via: Option<Proto>, r: &str, p: RetrProto| {
+        let r = if r == "store" {
+            s.accounts[a].store.clone()
+        } else {
+            r.to_string()
+        };
+        healthmon::case::expand::roundtrip_id(a, sub, via.unwrap_or(Proto::Smtp), &r, p)
+    };
+    for m in &rt.matrix {
+        for a in healthmon::case::expand::matrix_accounts(s, m) {
+            for sub in &m.submit {
+                for r in &m.retrieve {
+                    let store = &s.accounts[a].store;
+                    let no_path = (s.has_role(r, "mmp") && !s.fronted_stores(r).contains(store))
+                        || (r != "store" && s.has_role(r, "store") && r != store);
+                    for p in &m.protocol {
+                        if no_path {
+                            skipped += 1;
+                            continue;
+                        }
+                        let i = id(a, sub, m.via, r, *p);
+                        if at.contains_key(&i) {
+                            dups += 1;
+                        } else {
+                            at.insert(i.clone(), list.len());
+                            list.push((i, None, None));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (n, p) in rt.paths.iter().enumerate() {
+        let i = id(&p.account, &p.submit, p.via, &p.retrieve, p.protocol);
+        match at.get(&i) {
+            Some(&k) => list[k].2 = Some(format!("path{n}")),
+            None => {
+                at.insert(i.clone(), list.len());
+                list.push((i, None, Some(format!("path{n}"))));
+            }
+        }
+    }
+    for r in &rt.rotation {
+        let i = id(&r.account, &r.submit, r.via, &r.retrieve, r.protocol);
+        match at.get(&i) {
+            Some(&k) => {
+                list[k].1.get_or_insert(r.minute);
+            }
+            None => {
+                at.insert(i.clone(), list.len());
+                list.push((i, Some(r.minute), None));
+            }
+        }
+    }
+    (list, skipped, dups)
+}
+
+prop_compose! {
+    /// suite() with a second, overlapping matrix, values listed twice and
+    /// explicit paths (each with its own timeout, to tell it apart).
+    fn busy_suite()(s in suite(), twice in any::<bool>(), via in any::<bool>(), n_paths in 0usize..4) -> SuiteSpec {
+        let mut s = s;
+        let rt = s.roundtrip.as_mut().unwrap();
+        let mut m2 = rt.matrix[0].clone();
+        m2.retrieve.reverse();
+        m2.retrieve.push("store".into());
+        if via { m2.via = Some(Proto::Smtp); }
+        if twice {
+            let first = rt.matrix[0].submit[0].clone();
+            rt.matrix[0].submit.push(first);
+            rt.matrix[0].protocol = vec![RetrProto::Imap, RetrProto::Pop3, RetrProto::Imap];
+        }
+        rt.matrix.push(m2);
+        let accounts: Vec<String> = s.accounts.keys().cloned().collect();
+        let mtas: Vec<String> = s.hosts.iter().filter(|(_, h)| h.roles.contains(&"mta".to_string())).map(|(n, _)| n.clone()).collect();
+        for i in 0..n_paths {
+            rt.paths.push(PathSpec {
+                account: accounts[i % accounts.len()].clone(),
+                submit: mtas[i % mtas.len()].clone(),
+                retrieve: "store".into(),
+                protocol: if i % 2 == 0 { RetrProto::Pop3 } else { RetrProto::Imap },
+                timeout: Some(healthmon::suite::duration::Dur(std::time::Duration::from_secs(100 + i as u64))),
+                ..Default::default()
+            });
+        }
+        s
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `plan` streams exactly the reference's cases (ids, order, slots,
+    /// which explicit path replaced which case) and counts skipped and
+    /// duplicate combinations without making them.
+    #[test]
+    fn plan_matches_the_reference_expansion(s in busy_suite()) {
+        let (want, skipped, dups) = reference(&s);
+        let got: Vec<Rt> = expand(&s, 0)
+            .into_iter()
+            .filter(|c| c.id.starts_with("rndtrip/"))
+            .map(|c| {
+                let path = (c.timeout.as_secs() >= 100).then(|| format!("path{}", c.timeout.as_secs() - 100));
+                (c.id, c.slot, path)
+            })
+            .collect();
+        // The reference names the last path with an id; ids of paths are unique here
+        // except when two paths collide, where both name the later one.
+        prop_assert_eq!(&got, &want);
+        let n = healthmon::case::plan::Plan::new(&s, 0).count();
+        prop_assert_eq!(n.roundtrip, want.len());
+        prop_assert_eq!(n.matrix_skipped, skipped);
+        prop_assert_eq!(n.duplicates, dups);
+        prop_assert_eq!(n.total(), expand(&s, 0).len());
+    }
+}
