@@ -16,7 +16,8 @@ use crate::suite::LoadedSuite;
 #[command(after_help = "Examples:\n  \
     healthmon cron suites/local.yaml\n  \
     healthmon cron suites/isp.yaml --central --reports /var/lib/healthmon/reports | crontab -   # on the monitor\n  \
-    healthmon cron suites/isp.yaml --host mta1 | crontab -                                      # on mta1\n\
+    healthmon cron suites/isp.yaml --host mta1 | crontab -                                      # on mta1\n  \
+    healthmon cron suites/isp.yaml --central --env-file /etc/healthmon/env | crontab -        # secrets for cron's jobs\n\
     Paths are made absolute: cron starts jobs in $HOME with a minimal PATH.")]
 pub struct Args {
     /// Suite files.
@@ -34,6 +35,10 @@ pub struct Args {
     /// Only the central monitor's lines.
     #[arg(long)]
     pub central: bool,
+    /// A root-only file of `VAR=value` lines each job reads first: the
+    /// suite's password_env variables (cron's environment has none).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
 }
 
 /// Absolute without requiring the path to exist yet (reports dir).
@@ -69,8 +74,71 @@ pub enum Machine {
     Host(String),
 }
 
+/// What wraps every job: the env file read first (cron's environment has no
+/// secrets), stdout and stderr appended to `<reports>/cron.log` (cron mail
+/// is off, and a failing job must leave a trace an operator finds).
+struct Job {
+    pre: String,
+    post: String,
+}
+
+impl Job {
+    fn new(env_file: Option<&Path>, reports: &Path) -> Job {
+        let log = sh(&reports.join("cron.log"));
+        match env_file {
+            // In braces, so a missing env file is logged too.
+            Some(f) => Job {
+                pre: format!("{{ set -a && . {} && set +a && ", sh(&absolute(f))),
+                post: format!("; }} >>{log} 2>&1"),
+            },
+            None => Job {
+                pre: String::new(),
+                post: format!(" >>{log} 2>&1"),
+            },
+        }
+    }
+}
+
+/// The suite's `password_env` variables, which cron's environment lacks.
+fn secrets_note(o: &mut String, s: &LoadedSuite, env_file: Option<&Path>) {
+    let vars: Vec<&str> = s
+        .spec
+        .accounts
+        .values()
+        .filter_map(|a| a.password_env.as_deref())
+        .collect();
+    if vars.is_empty() {
+        return;
+    }
+    match env_file {
+        Some(f) => {
+            let _ = writeln!(
+                o,
+                "# {} come from {} (root-only, `VAR=value` lines)",
+                vars.join(", "),
+                f.display()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "# NOTE: this suite reads {} from the environment, which cron does not give its jobs.\n\
+                 # Put them in a root-only file of `VAR=value` lines and print the lines again with\n\
+                 # --env-file FILE, or give the accounts a password_file instead.",
+                vars.join(", ")
+            );
+        }
+    }
+}
+
 /// The crontab text for loaded suites.
-pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Machine) -> String {
+pub fn render(
+    suites: &[LoadedSuite],
+    bin: &Path,
+    reports: Option<&Path>,
+    m: &Machine,
+    env_file: Option<&Path>,
+) -> String {
     let bin = sh(bin);
     let mut o = String::new();
     let _ = writeln!(
@@ -79,7 +147,8 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Ma
     );
     let _ = writeln!(
         o,
-        "# No cron mail: it would go through the monitored site. Results: the reports dirs below."
+        "# No cron mail: it would go through the monitored site. Results: the reports dirs below;\n\
+         # each job's own output (errors only) is appended to <reports>/cron.log."
     );
     if *m == Machine::All {
         let machines = suites
@@ -98,10 +167,14 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Ma
     for s in suites {
         let suite = sh(&absolute(&s.path));
         let dir = crate::app::reports_dir(reports, std::slice::from_ref(s));
-        let rep = sh(&absolute(&dir));
+        let dir = absolute(&dir);
+        let rep = sh(&dir);
+        let job = Job::new(env_file, &dir);
+        let (pre, post) = (&job.pre, &job.post);
         let _ = writeln!(o, "\n# site {} ({})", s.spec.site, s.path.display());
+        secrets_note(&mut o, s, env_file);
         if matches!(m, Machine::All | Machine::Central) {
-            central(&mut o, s, &bin, &suite, &rep);
+            central(&mut o, s, &bin, &suite, &rep, &job);
         }
         for (name, h) in &s.spec.hosts {
             let wanted = match m {
@@ -118,7 +191,7 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Ma
                     o,
                     "# its agent runs the host checks and serves them to the central monitor; run it as a\n\
                      # service (etc/systemd/healthmon-agent.service), or from cron at boot:\n\
-                     @reboot {bin} agent {suite} --host {name} --reports {rep} --quiet"
+                     @reboot {pre}{bin} agent {suite} --host {name} --reports {rep} --quiet{post}"
                 );
             } else if h.checks.is_empty() {
                 let _ = writeln!(
@@ -129,7 +202,7 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Ma
                 let _ = writeln!(o, "# its host checks, every 5 minutes");
                 let _ = writeln!(
                     o,
-                    "*/5 * * * * {bin} run {suite} --host {name} --reports {rep} --quiet"
+                    "*/5 * * * * {pre}{bin} run {suite} --host {name} --reports {rep} --quiet{post}"
                 );
             }
         }
@@ -138,7 +211,8 @@ pub fn render(suites: &[LoadedSuite], bin: &Path, reports: Option<&Path>, m: &Ma
 }
 
 /// The central monitor's block: round trips, agent pulls, daily report.
-fn central(o: &mut String, s: &LoadedSuite, bin: &str, suite: &str, rep: &str) {
+fn central(o: &mut String, s: &LoadedSuite, bin: &str, suite: &str, rep: &str, j: &Job) {
+    let (pre, post) = (&j.pre, &j.post);
     let _ = writeln!(o, "\n# ===== on the central monitor =====");
     let rotates = s
         .spec
@@ -153,7 +227,7 @@ fn central(o: &mut String, s: &LoadedSuite, bin: &str, suite: &str, rep: &str) {
         );
         let _ = writeln!(
             o,
-            "*/5 * * * * {bin} run {suite} --rotate --reports {rep} --quiet"
+            "*/5 * * * * {pre}{bin} run {suite} --rotate --reports {rep} --quiet{post}"
         );
         if agents {
             // Off the rotation's minutes: both take the reports dir's run lock.
@@ -163,7 +237,7 @@ fn central(o: &mut String, s: &LoadedSuite, bin: &str, suite: &str, rep: &str) {
             );
             let _ = writeln!(
                 o,
-                "2-59/5 * * * * {bin} run {suite} --only 'host/*' --only 'agent/*' --reports {rep} --quiet"
+                "2-59/5 * * * * {pre}{bin} run {suite} --only 'host/*' --only 'agent/*' --reports {rep} --quiet{post}"
             );
         }
     } else {
@@ -173,12 +247,16 @@ fn central(o: &mut String, s: &LoadedSuite, bin: &str, suite: &str, rep: &str) {
             "every case (the suite has no rotation table)"
         };
         let _ = writeln!(o, "# {what}, every 5 minutes");
-        let _ = writeln!(o, "*/5 * * * * {bin} run {suite} --reports {rep} --quiet");
+        let _ = writeln!(
+            o,
+            "*/5 * * * * {pre}{bin} run {suite} --reports {rep} --quiet{post}"
+        );
     }
     let _ = writeln!(o, "# the daily report of the day now ending, at 23:59");
     let _ = writeln!(
         o,
-        "59 23 * * * {bin} report {suite} --reports {rep} --date \"$(date +\\%F)\""
+        // Report days are UTC days.
+        "59 23 * * * {pre}{bin} report {suite} --reports {rep} --date \"$(date -u +\\%F)\"{post}"
     );
 }
 
@@ -212,7 +290,25 @@ pub fn run(args: Args) -> i32 {
         (None, true) => Machine::Central,
         (None, false) => Machine::All,
     };
-    print!("{}", render(&suites, &bin, args.reports.as_deref(), &m));
+    // The jobs append to <reports>/cron.log: the directory must exist
+    // before the first job's shell opens the file.
+    for s in &suites {
+        let dir = absolute(&crate::app::reports_dir(
+            args.reports.as_deref(),
+            std::slice::from_ref(s),
+        ));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!(
+                "healthmon cron: cannot create {} ({e}): create it before the jobs run",
+                dir.display()
+            );
+        }
+    }
+    let env = args.env_file.as_deref();
+    print!(
+        "{}",
+        render(&suites, &bin, args.reports.as_deref(), &m, env)
+    );
     exit::OK
 }
 
