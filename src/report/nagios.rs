@@ -160,7 +160,10 @@ impl Nagios {
         }
         tail.push('\n');
         if self.max_output > 0 {
-            fit(&mut long, self.max_output.saturating_sub(out.len() + tail.len()));
+            fit(
+                &mut long,
+                self.max_output.saturating_sub(out.len() + tail.len()),
+            );
         }
         for l in long {
             out.push_str(&l);
@@ -262,7 +265,12 @@ fn summary_perf(ran: &[&CaseResult]) -> Vec<String> {
     let median = trips[(trips.len() - 1) / 2].1;
     let f = |r: Option<Range>| r.map(|r| r.to_string()).unwrap_or_default();
     let (w, c) = limits_of(worst, "total");
-    out.push(format!("'rndtrip total max'={}ms;{};{};0;", num(max), f(w), f(c)));
+    out.push(format!(
+        "'rndtrip total max'={}ms;{};{};0;",
+        num(max),
+        f(w),
+        f(c)
+    ));
     out.push(format!("'rndtrip total p50'={}ms;;;0;", num(median)));
     let delivery = ran
         .iter()
@@ -579,17 +587,28 @@ mod tests {
             trip("rndtrip/a", Status::Pass, 800.0, 300.0),
             trip("rndtrip/b", Status::Critical, 20_000.0, 700.0),
             trip("rndtrip/c", Status::Pass, 900.0, 400.0),
-            result("host/mta1/port", Status::Error, Some(crate::result::ErrorKind::Refused)),
+            result(
+                "host/mta1/port",
+                Status::Error,
+                Some(crate::result::ErrorKind::Refused),
+            ),
         ]);
         let (out, _) = Nagios::default().render_with(&run, &[]);
         let tail = &out[out.find("cases run").unwrap()..];
         assert_eq!(
-            tail.split_once(" | ").unwrap().1.trim_end().replace('\n', " "),
+            tail.split_once(" | ")
+                .unwrap()
+                .1
+                .trim_end()
+                .replace('\n', " "),
             "'warning'=0;;;0; 'critical'=1;;;0; 'error'=1;;;0; 'rndtrip total max'=20000ms;;;0; \
              'rndtrip total p50'=900ms;;;0; 'delivery max'=700ms;;;0;",
             "{out}"
         );
-        assert!(!out.contains("rndtrip/a="), "no per-case items by default: {out}");
+        assert!(
+            !out.contains("rndtrip/a="),
+            "no per-case items by default: {out}"
+        );
         let cases = Nagios {
             perfdata: Perfdata::Cases,
             max_output: 0,
@@ -602,12 +621,22 @@ mod tests {
     #[test]
     fn long_text_gives_way_to_the_output_limit() {
         let many: Vec<CaseResult> = (0..200)
-            .map(|i| trip(&format!("rndtrip/ims{i}/mta1/mmp1/pop3"), Status::Critical, 1.0, 1.0))
+            .map(|i| {
+                trip(
+                    &format!("rndtrip/ims{i}/mta1/mmp1/pop3"),
+                    Status::Critical,
+                    1.0,
+                    1.0,
+                )
+            })
             .collect();
         let run = summary(many);
         let (out, _) = Nagios::default().render_with(&run, &[]);
         assert!(out.len() <= DEFAULT_MAX_OUTPUT, "{} bytes", out.len());
-        assert!(out.starts_with("HEALTHMON CRITICAL - 200 of 200 cases failed"), "{out}");
+        assert!(
+            out.starts_with("HEALTHMON CRITICAL - 200 of 200 cases failed"),
+            "{out}"
+        );
         let lines: Vec<&str> = out.lines().collect();
         let tail = lines.iter().position(|l| l.contains("cases run")).unwrap();
         let more = lines[tail - 1];
@@ -615,15 +644,25 @@ mod tests {
         let kept = tail - 2;
         assert!(kept > 0, "some failing cases are shown: {out}");
         let n: usize = more[1..].split(' ').next().unwrap().parse().unwrap();
-        assert_eq!(kept + n, 200, "every failing case is shown or counted: {out}");
-        assert!(out.ends_with("'delivery max'=1ms;;;0;\n"), "perfdata kept: {out}");
+        assert_eq!(
+            kept + n,
+            200,
+            "every failing case is shown or counted: {out}"
+        );
+        assert!(
+            out.ends_with("'delivery max'=1ms;;;0;\n"),
+            "perfdata kept: {out}"
+        );
         // No limit: every line.
         let all = Nagios {
             max_output: 0,
             ..Nagios::default()
         };
         let (out, _) = all.render_with(&run, &[]);
-        assert_eq!(out.lines().filter(|l| l.starts_with("CRITICAL ")).count(), 200);
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("CRITICAL ")).count(),
+            200
+        );
     }
 
     #[test]
@@ -649,7 +688,13 @@ mod tests {
             },
         );
         let perf = Nagios::default().perfdata(&[&r]);
-        assert!(perf.contains(&"'host/mta1/system cpu_busy'=42%;80;95;;".to_string()), "{perf:?}");
-        assert!(perf.contains(&"'host/mta1/system free_mb'=900;500:;100:;;".to_string()), "{perf:?}");
+        assert!(
+            perf.contains(&"'host/mta1/system cpu_busy'=42%;80;95;;".to_string()),
+            "{perf:?}"
+        );
+        assert!(
+            perf.contains(&"'host/mta1/system free_mb'=900;500:;100:;;".to_string()),
+            "{perf:?}"
+        );
     }
 }

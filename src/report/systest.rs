@@ -287,9 +287,24 @@ DATE COLLECTED: 10 Jan 2001
     fn rows_by_path_and_messages_cut_between_words() {
         let msg = "retrieve: connect: connection refused to 127.0.2.1:110 (refused)";
         let r = run(vec![
-            case("rndtrip/ims2/mta2/mmp1/pop3", Status::Pass, "", "2001-01-10T00:05:01Z"),
-            case("rndtrip/ims1/mta1/mmp1/pop3", Status::Error, msg, "2001-01-10T00:05:09Z"),
-            case("rndtrip/ims2/mta1/mmp1/pop3", Status::Pass, "", "2001-01-10T00:05:02Z"),
+            case(
+                "rndtrip/ims2/mta2/mmp1/pop3",
+                Status::Pass,
+                "",
+                "2001-01-10T00:05:01Z",
+            ),
+            case(
+                "rndtrip/ims1/mta1/mmp1/pop3",
+                Status::Error,
+                msg,
+                "2001-01-10T00:05:09Z",
+            ),
+            case(
+                "rndtrip/ims2/mta1/mmp1/pop3",
+                Status::Pass,
+                "",
+                "2001-01-10T00:05:02Z",
+            ),
         ]);
         let text = render(&r, Some("10 Jan 2001"), |t| t.naive_utc());
         let times: Vec<&str> = text.lines().map(|l| &l[2..10]).collect();

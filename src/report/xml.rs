@@ -37,4 +37,3 @@ pub fn attr_safe(s: &str) -> String {
 pub fn cdata_safe(s: &str) -> String {
     xml_safe(s).replace("]]>", "]]&gt;")
 }
-

@@ -40,6 +40,7 @@ mod cmd {
     mod agent;
     mod check;
     mod completions;
+    mod cron;
     mod list;
     mod render;
     mod run;
@@ -75,6 +76,7 @@ mod report {
     mod roundtrip;
 }
 mod logging;
+mod readme;
 mod secret;
 mod status {
     mod browser;

@@ -58,6 +58,10 @@ fn man_pages_cover_every_subcommand() {
     for s in subcommands() {
         let p = dir.join(format!("healthmon-{s}.1"));
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        assert!(text.contains(&format!(".TH healthmon-{s} 1")), "{}", p.display());
+        assert!(
+            text.contains(&format!(".TH healthmon-{s} 1")),
+            "{}",
+            p.display()
+        );
     }
 }

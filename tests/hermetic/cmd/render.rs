@@ -31,16 +31,32 @@ fn render_shows_the_merged_suite_without_its_secrets() {
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("HM_RENDER_UNSET"), "an unset reference is a warning: {err}");
+    assert!(
+        err.contains("HM_RENDER_UNSET"),
+        "an unset reference is a warning: {err}"
+    );
     for secret in ["hunter2-inline", "SECRETPART"] {
-        assert!(!text.contains(secret) && !err.contains(secret), "{secret} shown:\n{text}");
+        assert!(
+            !text.contains(secret) && !err.contains(secret),
+            "{secret} shown:\n{text}"
+        );
     }
     assert!(text.contains("<inline secret, not shown>"), "{text}");
     assert!(text.contains("password_env: HM_RENDER_UNSET"), "{text}");
-    assert!(text.contains("timeout: 40s"), "the include's defaults: {text}");
-    assert!(text.contains("helo: probe.example.test"), "${{ENV}} expanded: {text}");
+    assert!(
+        text.contains("timeout: 40s"),
+        "the include's defaults: {text}"
+    );
+    assert!(
+        text.contains("helo: probe.example.test"),
+        "${{ENV}} expanded: {text}"
+    );
     let doc: serde_yaml::Value = serde_yaml::from_str(
-        text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n").as_str(),
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
     )
     .unwrap();
     let total = |id: &str| {
@@ -56,6 +72,12 @@ fn render_shows_the_merged_suite_without_its_secrets() {
         };
         serde_yaml::to_string(&t.value["thresholds"]["total"]).unwrap()
     };
-    assert!(total("rndtrip/a1/mta1/store1/imap").contains("warning: 4s"), "{text}");
-    assert!(total("rndtrip/a2/mta1/store1/pop3").contains("warning: 9s"), "{text}");
+    assert!(
+        total("rndtrip/a1/mta1/store1/imap").contains("warning: 4s"),
+        "{text}"
+    );
+    assert!(
+        total("rndtrip/a2/mta1/store1/pop3").contains("warning: 9s"),
+        "{text}"
+    );
 }

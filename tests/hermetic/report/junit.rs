@@ -126,13 +126,20 @@ fn suite_attributes_follow_the_consumers() {
     assert_eq!(root.tag_name().name(), "testsuites");
     let attrs = |n: roxmltree::Node, keys: &[&str]| -> Vec<String> {
         keys.iter()
-            .map(|k| n.attribute(*k).unwrap_or_else(|| panic!("no {k} in {xml}")).to_string())
+            .map(|k| {
+                n.attribute(*k)
+                    .unwrap_or_else(|| panic!("no {k} in {xml}"))
+                    .to_string()
+            })
             .collect()
     };
     let counts = ["tests", "failures", "errors", "skipped", "time"];
     assert_eq!(attrs(root, &counts), ["7", "2", "1", "2", "4.250"]);
     assert_eq!(root.attribute("name"), Some("healthmon local"));
-    let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
     assert_eq!(suites.len(), 2);
     assert_eq!(attrs(suites[0], &counts), ["5", "2", "1", "1", "4.250"]);
     assert_eq!(attrs(suites[1], &counts), ["2", "0", "0", "1", "4.250"]);
@@ -143,7 +150,11 @@ fn suite_attributes_follow_the_consumers() {
         assert_eq!(s.attribute("package"), Some("local"));
         assert!(stamp.is_match(s.attribute("timestamp").unwrap()), "{xml}");
         let first = s.children().find(|n| n.is_element()).unwrap();
-        assert_eq!(first.tag_name().name(), "properties", "properties first: {xml}");
+        assert_eq!(
+            first.tag_name().name(),
+            "properties",
+            "properties first: {xml}"
+        );
         let site = first
             .children()
             .find(|p| p.attribute("name") == Some("site"))
