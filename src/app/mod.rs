@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 pub use execute::suite_name;
 pub use lock::LockError;
 pub use once::{Finished, Outcome, Request, run_once};
-pub use select::{RunOptions, parse_shard, select};
+pub use select::{RunOptions, Selector, parse_shard, select};
 
 use crate::suite::LoadedSuite;
 

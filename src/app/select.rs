@@ -25,26 +25,48 @@ pub struct RunOptions {
 
 /// Split the suites' cases into (to run, filtered out → reported skipped).
 pub fn select(suites: &[LoadedSuite], opts: &RunOptions) -> (Vec<TestCase>, Vec<TestCase>) {
-    let filter = crate::filter::Filter::new(opts.only.clone(), opts.skip.clone());
     let mut run = Vec::new();
     let mut out = Vec::new();
     for (i, s) in suites.iter().enumerate() {
-        let rotation = opts.rotate_minute.map(|m| rotation_ids(&s.spec, m));
-        let host = opts
-            .host
-            .as_deref()
-            .map(|h| crate::hostcheck::select_host(&s.spec, (!h.is_empty()).then_some(h)));
+        let sel = Selector::new(&s.spec, opts);
         for c in crate::case::expand::expand(&s.spec, i) {
-            let keep = filter.matches(&c.id)
-                && rotation.as_ref().is_none_or(|ids| ids.contains(&c.id))
-                && host.as_ref().is_none_or(
-                    |h| matches!(&c.kind, CaseKind::Host(hc) if Some(&hc.host) == h.as_ref()),
-                )
-                && opts.shard.is_none_or(|(k, n)| in_shard(&c.id, k, n));
-            if keep { run.push(c) } else { out.push(c) }
+            if sel.keeps(&c) { run.push(c) } else { out.push(c) }
         }
     }
     (run, out)
+}
+
+/// The selection of [`RunOptions`] for one suite's cases (also `list`'s,
+/// which streams them).
+pub struct Selector {
+    filter: crate::filter::Filter,
+    rotation: Option<BTreeSet<String>>,
+    /// `Some(host)`: only that host's checks (`Some(None)`: no host matched).
+    host: Option<Option<String>>,
+    shard: Option<(u32, u32)>,
+}
+
+impl Selector {
+    pub fn new(s: &SuiteSpec, opts: &RunOptions) -> Selector {
+        Selector {
+            filter: crate::filter::Filter::new(opts.only.clone(), opts.skip.clone()),
+            rotation: opts.rotate_minute.map(|m| rotation_ids(s, m)),
+            host: opts
+                .host
+                .as_deref()
+                .map(|h| crate::hostcheck::select_host(s, (!h.is_empty()).then_some(h))),
+            shard: opts.shard,
+        }
+    }
+
+    pub fn keeps(&self, c: &TestCase) -> bool {
+        self.filter.matches(&c.id)
+            && self.rotation.as_ref().is_none_or(|ids| ids.contains(&c.id))
+            && self.host.as_ref().is_none_or(
+                |h| matches!(&c.kind, CaseKind::Host(hc) if Some(&hc.host) == h.as_ref()),
+            )
+            && self.shard.is_none_or(|(k, n)| in_shard(&c.id, k, n))
+    }
 }
 
 /// Ids of the rotation paths of the slot in force at `minute` (the seed's

@@ -8,21 +8,17 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::exit;
-use crate::filter::Filter;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Globs: `*` matches any run of characters (including `/`), `?` one character.\n\nExamples:\n  healthmon list suites/local.yaml\n  healthmon list suites/local.yaml --only 'rndtrip/ims1/*' --skip '*/imap'\n  healthmon list suites/isp.yaml --format json"
+    after_help = "Globs: `*` matches any run of characters (including `/`), `?` one character.\n\nExamples:\n  healthmon list suites/local.yaml\n  healthmon list suites/local.yaml --only 'rndtrip/ims1/*' --skip '*/imap'\n  healthmon list suites/isp.yaml --shard 2/4          # what that shard's monitor runs\n  healthmon list suites/isp.yaml --slot 35            # the rotation slot of minute 35\n  healthmon list suites/isp.yaml --host mta1\n  healthmon list suites/isp.yaml --format json"
 )]
 pub struct Args {
     #[arg(required = true)]
     pub suites: Vec<PathBuf>,
-    /// Only cases whose id matches one of these globs (repeatable).
-    #[arg(long)]
-    pub only: Vec<String>,
-    /// Skip cases whose id matches one of these globs (repeatable).
-    #[arg(long)]
-    pub skip: Vec<String>,
+    /// The same selection as `run`: the list is what `run` would run.
+    #[command(flatten)]
+    pub select: super::select::Selection,
     /// text (one id per line) or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -52,7 +48,7 @@ pub fn run(args: Args) -> i32 {
             return exit::CONFIG;
         }
     };
-    let filter = Filter::new(args.only, args.skip);
+    let opts = args.select.options();
     let json = args.format == "json";
     // Streamed: one case at a time from the plan, so memory does not grow
     // with the number of cases.
@@ -60,8 +56,9 @@ pub fn run(args: Args) -> i32 {
     let mut first = true;
     let mut result = Ok(());
     for (i, s) in suites.iter().enumerate() {
+        let sel = crate::app::Selector::new(&s.spec, &opts);
         crate::case::plan::Plan::new(&s.spec, i).for_each(|c| {
-            if result.is_err() || !filter.matches(&c.id) {
+            if result.is_err() || !sel.keeps(&c) {
                 return;
             }
             result = if json {

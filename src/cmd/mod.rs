@@ -12,4 +12,5 @@ pub mod man;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod select;
 pub mod validate;

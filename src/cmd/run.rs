@@ -22,21 +22,8 @@ pub struct Args {
     /// Suite files.
     #[arg(required = true)]
     pub suites: Vec<PathBuf>,
-    /// Only cases whose id matches one of these globs (repeatable).
-    #[arg(long)]
-    pub only: Vec<String>,
-    /// Skip cases whose id matches one of these globs (repeatable).
-    #[arg(long)]
-    pub skip: Vec<String>,
-    /// Run only the rotation path of the current slot of the hour (cron use).
-    #[arg(long, conflicts_with = "slot")]
-    pub rotate: bool,
-    /// Run only the rotation path of the slot in force at minute N (0-59).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..60))]
-    pub slot: Option<u32>,
-    /// Only the host checks of NAME (default: this machine's hostname).
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
-    pub host: Option<String>,
+    #[command(flatten)]
+    pub select: super::select::Selection,
     /// Output on stdout (every name `report::FORMATS` registers).
     #[arg(long, default_value = "text", help = format_help())]
     pub format: String,
@@ -52,9 +39,6 @@ pub struct Args {
     /// Do not run the alert state machine (no notifications, state untouched).
     #[arg(long)]
     pub no_alerts: bool,
-    /// Run the K-th of N deterministic partitions of the cases (e.g. 2/3).
-    #[arg(long, value_name = "K/N", value_parser = app::parse_shard)]
-    pub shard: Option<(u32, u32)>,
     /// Nagios range on each case's total time in ms (e.g. 5000, @0:10); replaces the suite's `total` warning.
     #[arg(long, value_name = "RANGE", value_parser = crate::nagios_range::parse)]
     pub warning: Option<crate::nagios_range::Range>,
@@ -151,7 +135,7 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
             return Err(config_reason(&diags));
         }
     };
-    if let Some(h) = &args.host {
+    if let Some(h) = &args.select.host {
         let name = (!h.is_empty()).then_some(h.as_str());
         if !suites
             .iter()
@@ -181,18 +165,9 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
             }
         }
     }
-    let rotate_minute = match (args.rotate, args.slot) {
-        (_, Some(n)) => Some(n),
-        (true, None) => Some(chrono::Timelike::minute(&chrono::Local::now())),
-        (false, None) => None,
-    };
     let opts = RunOptions {
-        only: args.only.clone(),
-        skip: args.skip.clone(),
-        rotate_minute,
-        host: args.host.clone(),
         isolate: !args.no_isolate,
-        shard: args.shard,
+        ..args.select.options()
     };
     Ok(Prepared { suites, opts })
 }

@@ -101,3 +101,50 @@ fn invalid_suite_exits_3_with_diagnostics() {
         "{e}"
     );
 }
+
+/// `list` takes `run`'s selection flags and lists exactly what `run` would
+/// run (the selection `app::select` makes for those options).
+#[test]
+fn list_previews_shards_slots_and_hosts_as_run_selects_them() {
+    let suite = "suites/isp.yaml";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(suite);
+    let (suites, _) =
+        healthmon::suite::load::load_all_with(&[path], healthmon::suite::Secrets::Deferred)
+            .unwrap();
+    let run_selects = |opts: healthmon::app::RunOptions| -> Vec<String> {
+        healthmon::app::select(&suites, &opts)
+            .0
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    let all = lines(&list(&[suite]));
+    let mut union = Vec::new();
+    for k in 1..=3 {
+        let shard = lines(&list(&[suite, "--shard", &format!("{k}/3")]));
+        assert!(!shard.is_empty());
+        let opts = healthmon::app::RunOptions {
+            shard: Some((k, 3)),
+            ..Default::default()
+        };
+        assert_eq!(shard, run_selects(opts), "shard {k}/3");
+        union.extend(shard);
+    }
+    union.sort();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(union, sorted, "the three shards partition the cases");
+
+    // The rotation slot of minute 35 (README: `:35 rndtrip/ims4/mta3/mmp1/pop3`).
+    assert_eq!(
+        lines(&list(&[suite, "--slot", "37"])),
+        ["rndtrip/ims4/mta3/mmp1/pop3"]
+    );
+    let host = lines(&list(&[suite, "--host", "mta1"]));
+    assert!(!host.is_empty() && host.iter().all(|id| id.starts_with("host/mta1/")), "{host:?}");
+    let opts = healthmon::app::RunOptions {
+        host: Some("mta1".into()),
+        ..Default::default()
+    };
+    assert_eq!(host, run_selects(opts));
+}
