@@ -25,6 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter suite from what an MTA, an MMP/store and one test account's servers say (read-only).
+    Init(cmd::init::Args),
     /// Check suites without touching the site (or, with --resolve, probe banners only).
     Validate(cmd::validate::Args),
     /// Print the test cases a suite expands into.

@@ -24,6 +24,7 @@ fn main() {
     // One crypto provider for the whole process (ring); rustls panics if it has to guess.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let code = match cli.command {
+        Command::Init(a) => cmd::init::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::List(a) => cmd::list::run(a),
         Command::Render(a) => cmd::render::run(a),

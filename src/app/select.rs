@@ -30,7 +30,11 @@ pub fn select(suites: &[LoadedSuite], opts: &RunOptions) -> (Vec<TestCase>, Vec<
     for (i, s) in suites.iter().enumerate() {
         let sel = Selector::new(&s.spec, opts);
         for c in crate::case::expand::expand(&s.spec, i) {
-            if sel.keeps(&c) { run.push(c) } else { out.push(c) }
+            if sel.keeps(&c) {
+                run.push(c)
+            } else {
+                out.push(c)
+            }
         }
     }
     (run, out)

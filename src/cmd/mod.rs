@@ -6,6 +6,7 @@ pub mod check;
 pub mod completions;
 pub mod cron;
 pub mod daemon;
+pub mod init;
 pub mod list;
 pub mod logstats;
 pub mod man;

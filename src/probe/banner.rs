@@ -79,6 +79,26 @@ pub async fn probe_endpoint(ep: &Endpoint, timeout: Duration) -> EndpointReport 
     }
 }
 
+/// What `healthmon init` needs to know of one candidate endpoint: did it
+/// answer (with TLS verified when asked for), which AUTH mechanisms it
+/// offers, and the one-line summary `--resolve` prints.
+pub struct Discovered {
+    pub auth: Vec<String>,
+    pub line: String,
+}
+
+/// Probe one candidate endpoint read-only (as [`probe_endpoint`]).
+pub async fn discover(ep: &Endpoint, timeout: Duration) -> Result<Discovered, String> {
+    let mut obs = Observation::default();
+    match observe(ep, timeout, &mut obs).await {
+        Ok(seen) => Ok(Discovered {
+            line: summary(ep, &seen),
+            auth: seen.auth,
+        }),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The address the name resolves to, when it is a name (not an IP literal).
 async fn resolved(ep: &Endpoint, timeout: Duration) -> Result<Option<String>, String> {
     if ep.address.parse::<std::net::IpAddr>().is_ok() {

@@ -14,7 +14,7 @@ use crate::support::site::{bin, root};
 const NO_SITE: &[&str] = &["validate", "list", "render", "cron", "completions", "man"];
 /// Subcommands whose examples need the site, a mail log or a running daemon.
 const NEEDS_MORE: &[&str] = &[
-    "run", "check", "logstats", "daemon", "agent", "report", "alert",
+    "run", "check", "logstats", "daemon", "agent", "report", "alert", "init",
 ];
 
 /// The `healthmon …` lines of the README's shell code blocks, with their

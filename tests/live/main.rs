@@ -38,6 +38,7 @@ mod hostcheck {
 mod cmd {
     mod check;
     mod cron;
+    mod init;
 }
 mod daemon {
     mod process;

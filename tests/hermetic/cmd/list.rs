@@ -141,7 +141,10 @@ fn list_previews_shards_slots_and_hosts_as_run_selects_them() {
         ["rndtrip/ims4/mta3/mmp1/pop3"]
     );
     let host = lines(&list(&[suite, "--host", "mta1"]));
-    assert!(!host.is_empty() && host.iter().all(|id| id.starts_with("host/mta1/")), "{host:?}");
+    assert!(
+        !host.is_empty() && host.iter().all(|id| id.starts_with("host/mta1/")),
+        "{host:?}"
+    );
     let opts = healthmon::app::RunOptions {
         host: Some("mta1".into()),
         ..Default::default()
