@@ -107,7 +107,7 @@ pub fn run(a: Args) -> i32 {
             None => None,
         };
         let store = match &a.store {
-            Some(s) => Some(probe_host("store1", s, &tls, STORE).await),
+            Some(s) => Some(probe_host("store1", s, &tls, &[RETRIEVE, LMTP].concat()).await),
             None => None,
         };
         (mta, mmp, store)
@@ -175,25 +175,15 @@ const RETRIEVE: Candidates = &[
     ("pop3s", Proto::Pop3s, 995, &[TlsMode::Implicit]),
     ("imaps", Proto::Imaps, 993, &[TlsMode::Implicit]),
 ];
-const STORE: Candidates = &[
-    (
-        "pop3",
-        Proto::Pop3,
-        110,
-        &[TlsMode::Starttls, TlsMode::None],
-    ),
-    (
-        "imap",
-        Proto::Imap,
-        143,
-        &[TlsMode::Starttls, TlsMode::None],
-    ),
-    ("pop3s", Proto::Pop3s, 995, &[TlsMode::Implicit]),
-    ("imaps", Proto::Imaps, 993, &[TlsMode::Implicit]),
-    ("lmtp", Proto::Lmtp, 24, &[TlsMode::None]),
-];
+/// A store also speaks LMTP (isolation greets it when deliveries fail).
+const LMTP: Candidates = &[("lmtp", Proto::Lmtp, 24, &[TlsMode::None])];
 
-async fn probe_host(host: &str, address: &str, tls: &TlsSpec, cands: Candidates) -> HostReport {
+async fn probe_host(
+    host: &str,
+    address: &str,
+    tls: &TlsSpec,
+    cands: &[(&'static str, Proto, u16, &'static [TlsMode])],
+) -> HostReport {
     let mut r = HostReport::default();
     for (name, proto, port, modes) in cands {
         let mut why = Vec::new();
