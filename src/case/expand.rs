@@ -8,6 +8,8 @@ use super::*;
 use crate::suite::duration::Dur;
 use crate::suite::model::*;
 
+mod route;
+
 /// The path id: `rndtrip/ims1/mta1/mmp2/pop3`. A non-default submission
 /// endpoint is part of the submit component (`mta1.submission`).
 pub fn roundtrip_id(
@@ -17,12 +19,18 @@ pub fn roundtrip_id(
     retrieve: &str,
     proto: RetrProto,
 ) -> String {
-    let sub = if via == Proto::Smtp {
+    let sub = submit_part(submit, via, Proto::Smtp);
+    format!("rndtrip/{account}/{sub}/{retrieve}/{}", proto.as_str())
+}
+
+/// The submit component of an id: the host, plus `.<via>` unless `via` is
+/// the route's usual endpoint.
+fn submit_part(submit: &str, via: Proto, usual: Proto) -> String {
+    if via == usual {
         submit.to_string()
     } else {
         format!("{submit}.{via}")
-    };
-    format!("rndtrip/{account}/{sub}/{retrieve}/{}", proto.as_str())
+    }
 }
 
 fn merged_thresholds(base: &Thresholds, over: Option<&Thresholds>) -> Thresholds {
@@ -42,6 +50,7 @@ fn merged_thresholds(base: &Thresholds, over: Option<&Thresholds>) -> Thresholds
 }
 
 struct PathIn<'a> {
+    route: Route,
     account: &'a str,
     submit: &'a str,
     via: Option<Proto>,
@@ -60,11 +69,16 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
         .unwrap_or_default();
     let thresholds = merged_thresholds(&base, p.thresholds);
     let timeout = p.timeout.map(|d| d.0).unwrap_or_else(|| s.timeout());
-    let store = s
-        .accounts
-        .get(p.account)
-        .map(|a| a.store.clone())
-        .unwrap_or_default();
+    // An outbound probe's mailbox is outside the site: its "store" is the
+    // external mailbox itself.
+    let store = match &p.route {
+        Route::Outbound { .. } => p.account.to_string(),
+        _ => s
+            .accounts
+            .get(p.account)
+            .map(|a| a.store.clone())
+            .unwrap_or_default(),
+    };
     // `store` in a retrieve list means "this account's own store".
     let retrieve = if p.retrieve == "store" {
         store.clone()
@@ -72,7 +86,7 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
         p.retrieve.to_string()
     };
     let direct = retrieve == store;
-    let via = p.via.unwrap_or(Proto::Smtp);
+    let via = p.via.unwrap_or(route::default_via(&p.route));
     let arrival = crate::suite::resolve::arrival_wait(
         s.roundtrip
             .as_ref()
@@ -81,8 +95,12 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
         timeout,
         s.step_timeout(),
     );
-    let id = roundtrip_id(p.account, p.submit, via, &retrieve, p.protocol);
+    let id = match &p.route {
+        Route::Inbound => roundtrip_id(p.account, p.submit, via, &retrieve, p.protocol),
+        r => route::id(r, p.account, p.submit, via, &retrieve, p.protocol),
+    };
     let mut labels = BTreeMap::new();
+    route::labels(&p.route, &mut labels);
     labels.insert("account".into(), p.account.to_string());
     labels.insert("store".into(), store);
     labels.insert("submit".into(), p.submit.to_string());
@@ -102,6 +120,7 @@ fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
             thresholds,
             arrival_timeout: arrival,
             case_timeout: timeout,
+            route: p.route,
         }),
         labels,
         timeout,
@@ -163,6 +182,7 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
                                 s,
                                 idx,
                                 PathIn {
+                                    route: Route::Inbound,
                                     account: acct,
                                     submit: sub,
                                     via: m.via,
@@ -184,6 +204,7 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
                 s,
                 idx,
                 PathIn {
+                    route: Route::Inbound,
                     account: &p.account,
                     submit: &p.submit,
                     via: p.via,
@@ -201,6 +222,7 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
                 s,
                 idx,
                 PathIn {
+                    route: Route::Inbound,
                     account: &r.account,
                     submit: &r.submit,
                     via: r.via,
@@ -218,6 +240,7 @@ pub fn expand(s: &SuiteSpec, idx: usize) -> Vec<TestCase> {
                 None => out.push(c, false),
             }
         }
+        route::expand(s, idx, rt, &mut out);
     }
     for sec in &s.security {
         let (id, host, extra) = match sec {

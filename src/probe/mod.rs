@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod pop3;
 pub mod probe_msg;
 pub mod roundtrip;
+pub mod route;
 pub mod security;
 pub mod smtp;
 pub mod tls;
