@@ -239,9 +239,13 @@ async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Ou
         }
     })
     .await;
+    let dir = dir.display().to_string();
     match (found, r) {
         (Some(o), _) => o,
-        (None, Ok(())) => Outcome::Absent,
+        (None, Ok(())) => match super::bounce::bounced(&ctx, &dir, qid).await {
+            Some(reason) => Outcome::Bounced { reason },
+            None => Outcome::Absent,
+        },
         (None, Err(e)) => Outcome::Unknown(e.message),
     }
 }
