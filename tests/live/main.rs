@@ -40,6 +40,7 @@ mod daemon {
 mod isolate {
     mod faults;
     mod matrix;
+    mod outbound;
     mod variant_b;
 }
 mod logstats {
