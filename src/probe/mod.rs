@@ -7,6 +7,7 @@
 //! Adding a protocol = one new file + one `pub mod` line here.
 
 pub mod banner;
+pub mod dkim;
 pub mod imap;
 pub mod imap_parse;
 pub mod ldap;
