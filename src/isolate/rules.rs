@@ -655,6 +655,16 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                 Suspected,
             )
         }
+        // The site's signature missing or broken at the external side: the
+        // MTA that let the probe out unsigned (lb: its backends cannot be
+        // told apart here, so lb is named).
+        Stage::Slow if f.phase == "dkim" => cand(
+            &f.submit,
+            "dkim",
+            f.message.clone(),
+            vec![case_line],
+            Suspected,
+        ),
         Stage::Slow => {
             // The judge names a retrieve-side connect/greeting/TLS/auth
             // `retrieve <phase>`: a bare one is the SMTP side's.

@@ -17,6 +17,7 @@ pub mod probe_msg;
 pub mod roundtrip;
 pub mod route;
 pub mod security;
+pub mod signed;
 pub mod smtp;
 pub mod tls;
 pub mod tls_verify;

@@ -139,6 +139,10 @@ async fn run_inner(
         protocol: Some(rt.protocol.as_str().into()),
     })?;
     record_hops(&parsed, obs);
+    // What left the site is checked for the site's signature at the other end.
+    if let (crate::case::Route::Outbound { .. }, Some(d)) = (&rt.route, &suite.dkim) {
+        super::signed::record(&got.raw, &parsed, d, obs);
+    }
     Ok(())
 }
 

@@ -656,6 +656,9 @@ fn anchor_suite_paths(s: &mut SuiteSpec, dir: &Path) {
             anchor(f, dir);
         }
     }
+    if let Some(k) = s.dkim.as_mut() {
+        anchor(&mut k.key_file, dir);
+    }
     for x in s.external.values_mut() {
         if let Some(f) = x.password_file.as_mut() {
             anchor(f, dir);

@@ -41,6 +41,10 @@ pub struct SuiteSpec {
     /// Addresses outside the site that send probes back in (echo paths).
     #[serde(default)]
     pub reflectors: BTreeMap<String, ReflectorSpec>,
+    /// The site signs what its customers send: outbound probes are checked
+    /// for a valid DKIM signature at the external side.
+    #[serde(default)]
+    pub dkim: Option<DkimSpec>,
     /// Negative expectations: things the site must refuse.
     #[serde(default)]
     pub security: Vec<SecuritySpec>,
@@ -431,4 +435,15 @@ pub fn protocols(p: &[RetrProto]) -> Vec<RetrProto> {
     } else {
         p.to_vec()
     }
+}
+
+/// The site's DKIM signing: domain (`d=`), selector (`s=`) and the public
+/// key as published (the TXT record's text, e.g. `opendkim-genkey`'s
+/// `<selector>.txt`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimSpec {
+    pub domain: String,
+    pub selector: String,
+    pub key_file: PathBuf,
 }

@@ -17,6 +17,9 @@ pub(super) fn check(c: &mut Ctx<'_>) {
     for (name, r) in &s.reflectors {
         reflector(c, name, r);
     }
+    if let Some(k) = &s.dkim {
+        dkim(c, k);
+    }
     let Some(rt) = &s.roundtrip else { return };
     for (i, o) in rt.outbound.iter().enumerate() {
         outbound(c, &join_index("roundtrip.outbound", i), o);
@@ -88,6 +91,21 @@ fn external(c: &mut Ctx<'_>, name: &str, x: &ExternalSpec) {
     }
     c.secret_env(&p, x.password_env.as_deref());
     c.secret_file(&p, x.password_file.as_deref());
+}
+
+fn dkim(c: &mut Ctx<'_>, k: &DkimSpec) {
+    for (key, v) in [("domain", &k.domain), ("selector", &k.selector)] {
+        if v.trim().is_empty() {
+            c.err(&join_key("dkim", key), format!("{key} is empty"), None);
+        }
+    }
+    if !k.key_file.is_file() {
+        c.err(
+            "dkim.key_file",
+            format!("key file `{}` does not exist", k.key_file.display()),
+            Some("the TXT record's text, e.g. opendkim-genkey's <selector>.txt".into()),
+        );
+    }
 }
 
 fn reflector(c: &mut Ctx<'_>, name: &str, r: &ReflectorSpec) {

@@ -119,3 +119,38 @@ fn remote_refusal_is_named_on_the_mta_with_the_remote_reply() {
         "said: 550 5.7.1",
     );
 }
+
+/// Healthy: every outbound probe carries the site's valid signature
+/// (`dkim:` in suites/local-b.yaml names OpenDKIM's published key). With
+/// signing off on mta1, its outbound cases are warnings that say so and
+/// `mta1/dkim` is named; mta2's still pass; repaired, all pass.
+#[test]
+fn a_site_that_stops_signing_is_a_warning_on_that_mta() {
+    let _g = site::site_b_exclusive();
+    let d = tempfile::tempdir().unwrap();
+    let reports = d.path().join("r");
+    let only = ["outbound/ims1/mta1/*", "outbound/ims1/mta2/*"];
+    let (s, _) = run(&suite(), &reports, &only);
+    let info = show(&s);
+    for r in s.results.iter().filter(|r| r.status != Status::Skipped) {
+        assert_eq!(r.status, Status::Pass, "{info}");
+        let f = r.observation.facts.get("dkim").map(String::as_str);
+        assert_eq!(f, Some("pass d=example.test s=hm"), "{}", r.id);
+    }
+    {
+        let _f = Fault::on(Variant::B, &["fault", "sign-off", "mta1"], &["repair", "sign-off", "mta1"]);
+        let (s, _) = run(&suite(), &reports, &only);
+        let info = show(&s);
+        for r in s.results.iter().filter(|r| r.status != Status::Skipped) {
+            if r.id.contains("/mta1/") {
+                assert_eq!(r.status, Status::Warning, "{info}");
+                assert!(r.message.contains("the site did not sign"), "{info}");
+            } else {
+                assert_eq!(r.status, Status::Pass, "{info}");
+            }
+        }
+        let keys: Vec<String> = s.verdicts.iter().map(|v| v.key()).collect();
+        assert_eq!(keys, ["mta1/dkim"], "{info}");
+    }
+    passes_after_repair(&suite(), &reports, &only);
+}
