@@ -23,6 +23,7 @@ mod app {
 }
 mod hostcheck {
     mod connections;
+    mod deferrals;
     mod files;
     mod ldap;
     mod port;
