@@ -139,6 +139,9 @@ async fn run_inner(
         protocol: Some(rt.protocol.as_str().into()),
     })?;
     record_hops(&parsed, obs);
+    if rt.route != crate::case::Route::Inbound {
+        mark_internet_hops(&plan.sender, obs);
+    }
     // What left the site is checked for the site's signature at the other end.
     if let (crate::case::Route::Outbound { .. }, Some(d)) = (&rt.route, &suite.dkim) {
         super::signed::record(&got.raw, &parsed, d, obs);
@@ -203,9 +206,60 @@ pub fn record_hops(msg: &mail_parser::Message<'_>, obs: &mut Observation) {
     }
 }
 
+/// On a route that leaves the site, the hops whose receiving host is not
+/// in the site's mail domain (the sender's) crossed the Internet, or are
+/// the other provider's: fact `internet_hops` (`2`, or `2,3` for an echo
+/// that comes back) and metric `internet_hop_ms` (the first such hop: the
+/// site's MTA handing the probe to the remote MX).
+pub fn mark_internet_hops(sender: &str, obs: &mut Observation) {
+    let domain = sender.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    let site = |by: &str| {
+        let by = by.to_ascii_lowercase();
+        !domain.is_empty() && (by == domain || by.ends_with(&format!(".{domain}")))
+    };
+    let mut crossed = Vec::new();
+    let mut prev_site = true;
+    for hop in 1.. {
+        let Some(by) = obs.facts.get(&format!("hop{hop}_by")).cloned() else {
+            break;
+        };
+        let here = site(&by);
+        if here != prev_site {
+            crossed.push(hop);
+        }
+        prev_site = here;
+    }
+    if let Some(first) = crossed.first()
+        && let Some(ms) = obs.metric_value(&format!("hop{first}_ms"))
+    {
+        obs.metric("internet_hop_ms", ms, "ms");
+    }
+    if !crossed.is_empty() {
+        let v: Vec<String> = crossed.iter().map(|h| h.to_string()).collect();
+        obs.fact("internet_hops", v.join(","));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internet_hops_are_where_the_probe_leaves_and_reenters_the_site() {
+        let mut o = Observation::default();
+        for (i, by, ms) in [
+            (1, "mta1.example.test", 0.0),
+            (2, "rmx.remote.test", 1000.0),
+            (3, "mta2.example.test", 0.0),
+            (4, "store1.example.test", 0.0),
+        ] {
+            o.fact(&format!("hop{i}_by"), by.to_string());
+            o.metric(&format!("hop{i}_ms"), ms, "ms");
+        }
+        mark_internet_hops("ims3@example.test", &mut o);
+        assert_eq!(o.facts.get("internet_hops").map(String::as_str), Some("2,3"));
+        assert_eq!(o.metric_value("internet_hop_ms"), Some(1000.0));
+    }
 
     #[test]
     fn hops_from_received_headers_with_skew() {

@@ -37,11 +37,15 @@ fn outbound_and_echo_paths_pass_with_the_internet_hop() {
         // Every probe crossed the Internet: the remote MX received it.
         assert!(hops.contains(&"rmx.remote.test"), "{}: {hops:?}", r.id);
         let route = r.labels.get("route").map(String::as_str);
+        let crossed = o.facts.get("internet_hops").map(String::as_str);
+        assert!(o.metric_value("internet_hop_ms").is_some(), "{}", r.id);
         if r.id.starts_with("outbound/") {
             assert_eq!(route, Some("outbound"));
+            assert_eq!(crossed, Some("2"), "{}: site MTA → rmx", r.id);
             assert_eq!(hops.last(), Some(&"rstore.remote.test"), "{}", r.id);
         } else {
             assert_eq!(route, Some("echo"));
+            assert_eq!(crossed, Some("2,3"), "{}: out to rmx and back", r.id);
             // Back in the site: the reflected probe ends on ims2's store.
             assert_eq!(hops.last(), Some(&"store1.example.test"), "{}", r.id);
         }
