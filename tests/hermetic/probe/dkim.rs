@@ -128,3 +128,35 @@ fn ed25519_signatures_verify_and_tampering_fails() {
         assert!(r.contains("key's type"), "{r}");
     }
 }
+
+/// What an outbound probe records at the external side (probe::signed):
+/// `dkim` for the suite's domain and selector, the receiver's
+/// `Authentication-Results` as it wrote it, and the reason a key file
+/// cannot be used.
+#[test]
+fn outbound_facts_name_the_signature_and_the_receivers_results() {
+    use healthmon::result::Observation;
+    use healthmon::suite::model::DkimSpec;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim");
+    let raw = String::from_utf8(fixture("signed-by-opendkim.eml")).unwrap();
+    let raw = format!("Authentication-Results: rmx.remote.test;\r\n\tdkim=pass header.d=example.test\r\n{raw}");
+    let msg = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let spec = |sel: &str, key: &str| DkimSpec {
+        domain: "example.test".into(),
+        selector: sel.into(),
+        key_file: dir.join(key),
+    };
+    let mut o = Observation::default();
+    healthmon::probe::signed::record(raw.as_bytes(), &msg, &spec("hm", "hm.txt"), &mut o);
+    assert_eq!(o.facts["dkim"], "pass d=example.test s=hm");
+    let ar = &o.facts["authentication_results"];
+    assert!(ar.starts_with("rmx.remote.test;") && ar.contains("dkim=pass"), "{ar}");
+
+    let mut o = Observation::default();
+    healthmon::probe::signed::record(raw.as_bytes(), &msg, &spec("s2", "hm.txt"), &mut o);
+    assert!(o.facts["dkim"].starts_with("missing: no DKIM-Signature of d=example.test s=s2"), "{:?}", o.facts);
+
+    let mut o = Observation::default();
+    healthmon::probe::signed::record(raw.as_bytes(), &msg, &spec("hm", "no-such.txt"), &mut o);
+    assert!(o.facts["dkim"].starts_with("fail: key file "), "{:?}", o.facts);
+}
