@@ -34,6 +34,14 @@ pub fn judge(obs: &Observation, thresholds: &Thresholds) -> (Status, String) {
             }
         }
     }
+    // A site that stopped signing (or whose signature breaks on the way) is
+    // a warning before it is a deliverability outage (probe::signed).
+    if let Some(f) = obs.facts.get("dkim").filter(|f| !f.starts_with("pass")) {
+        if worst == Status::Pass {
+            worst = Status::Warning;
+        }
+        lines.push(format!("dkim {f}"));
+    }
     (worst, lines.join("; "))
 }
 

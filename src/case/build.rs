@@ -18,12 +18,70 @@ pub fn roundtrip_id(
     retrieve: &str,
     proto: RetrProto,
 ) -> String {
-    let sub = if via == Proto::Smtp {
+    let sub = submit_part(submit, via, Proto::Smtp);
+    format!("rndtrip/{account}/{sub}/{retrieve}/{}", proto.as_str())
+}
+
+/// The submit component of an id: the host, plus `.<via>` unless `via` is
+/// the route's usual endpoint.
+fn submit_part(submit: &str, via: Proto, usual: Proto) -> String {
+    if via == usual {
         submit.to_string()
     } else {
         format!("{submit}.{via}")
-    };
-    format!("rndtrip/{account}/{sub}/{retrieve}/{}", proto.as_str())
+    }
+}
+
+/// Inbound probes come in like mail from the Internet (smtp); outbound and
+/// echo probes leave as a customer's mail does (submission with AUTH).
+fn default_via(r: &Route) -> Proto {
+    match r {
+        Route::Inbound => Proto::Smtp,
+        _ => Proto::Submission,
+    }
+}
+
+/// The id of a case of any route. Names only:
+/// `outbound/<from>/<submit>/<external>/<proto>`,
+/// `echo/<from>/<submit>/<reflector>/<retrieve>/<proto>`; the submit part
+/// carries `.<via>` when it is not the route's usual endpoint.
+fn route_id(
+    r: &Route,
+    account: &str,
+    submit: &str,
+    via: Proto,
+    retrieve: &str,
+    proto: RetrProto,
+) -> String {
+    let p = proto.as_str();
+    match r {
+        Route::Inbound => roundtrip_id(account, submit, via, retrieve, proto),
+        Route::Outbound { from } => {
+            let sub = submit_part(submit, via, Proto::Submission);
+            format!("outbound/{from}/{sub}/{account}/{p}")
+        }
+        Route::Echo { from, reflector } => {
+            let sub = submit_part(submit, via, Proto::Submission);
+            format!("echo/{from}/{sub}/{reflector}/{retrieve}/{p}")
+        }
+    }
+}
+
+/// Labels beyond the round trip's own: the route and who submits (inbound
+/// cases keep exactly the labels they always had).
+fn route_labels(r: &Route, l: &mut BTreeMap<String, String>) {
+    match r {
+        Route::Inbound => {}
+        Route::Outbound { from } => {
+            l.insert("route".into(), r.name().into());
+            l.insert("from".into(), from.clone());
+        }
+        Route::Echo { from, reflector } => {
+            l.insert("route".into(), r.name().into());
+            l.insert("from".into(), from.clone());
+            l.insert("reflector".into(), reflector.clone());
+        }
+    }
 }
 
 fn merged_thresholds(base: &Thresholds, over: Option<&Thresholds>) -> Thresholds {
@@ -43,6 +101,7 @@ fn merged_thresholds(base: &Thresholds, over: Option<&Thresholds>) -> Thresholds
 }
 
 pub struct PathIn<'a> {
+    pub route: Route,
     pub account: &'a str,
     pub submit: &'a str,
     pub via: Option<Proto>,
@@ -61,11 +120,16 @@ pub fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
         .unwrap_or_default();
     let thresholds = merged_thresholds(&base, p.thresholds);
     let timeout = p.timeout.map(|d| d.0).unwrap_or_else(|| s.timeout());
-    let store = s
-        .accounts
-        .get(p.account)
-        .map(|a| a.store.clone())
-        .unwrap_or_default();
+    // An outbound probe's mailbox is outside the site: its "store" is the
+    // external mailbox itself.
+    let store = match &p.route {
+        Route::Outbound { .. } => p.account.to_string(),
+        _ => s
+            .accounts
+            .get(p.account)
+            .map(|a| a.store.clone())
+            .unwrap_or_default(),
+    };
     // `store` in a retrieve list means "this account's own store".
     let retrieve = if p.retrieve == "store" {
         store.clone()
@@ -73,7 +137,7 @@ pub fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
         p.retrieve.to_string()
     };
     let direct = retrieve == store;
-    let via = p.via.unwrap_or(Proto::Smtp);
+    let via = p.via.unwrap_or(default_via(&p.route));
     let arrival = crate::suite::resolve::arrival_wait(
         s.roundtrip
             .as_ref()
@@ -82,8 +146,9 @@ pub fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
         timeout,
         s.step_timeout(),
     );
-    let id = roundtrip_id(p.account, p.submit, via, &retrieve, p.protocol);
+    let id = route_id(&p.route, p.account, p.submit, via, &retrieve, p.protocol);
     let mut labels = BTreeMap::new();
+    route_labels(&p.route, &mut labels);
     labels.insert("account".into(), p.account.to_string());
     labels.insert("store".into(), store);
     labels.insert("submit".into(), p.submit.to_string());
@@ -103,6 +168,7 @@ pub fn roundtrip_case(s: &SuiteSpec, idx: usize, p: PathIn<'_>) -> TestCase {
             thresholds,
             arrival_timeout: arrival,
             case_timeout: timeout,
+            route: p.route,
         }),
         labels,
         timeout,

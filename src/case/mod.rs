@@ -9,6 +9,7 @@ use serde::Serialize;
 pub mod build;
 pub mod expand;
 pub mod plan;
+pub mod route;
 
 use crate::suite::checks::CheckSpec;
 use crate::suite::model::{Proto, RetrProto, SecuritySpec, Thresholds};
@@ -73,6 +74,40 @@ pub struct RoundtripCase {
     /// submission was slow.
     #[serde(skip)]
     pub case_timeout: Duration,
+    /// Which way the probe goes.
+    pub route: Route,
+}
+
+/// The three routes of mail submitted to a site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// Into the site: `account` receives what it is sent.
+    #[default]
+    Inbound,
+    /// Site → Internet: `from` (a site account) submits as a customer to the
+    /// external mailbox `account` (a key of `external:`), read from there.
+    Outbound { from: String },
+    /// Site → reflector → site: `from` submits to `reflector`, which sends
+    /// the probe back to `account` (its `returns_to`).
+    Echo { from: String, reflector: String },
+}
+
+impl Route {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Inbound => "inbound",
+            Route::Outbound { .. } => "outbound",
+            Route::Echo { .. } => "echo",
+        }
+    }
+    /// The site account that submits (outbound and echo).
+    pub fn from(&self) -> Option<&str> {
+        match self {
+            Route::Inbound => None,
+            Route::Outbound { from } | Route::Echo { from, .. } => Some(from),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::TestCase;
+use super::{Route, TestCase};
 use crate::suite::model::*;
 
 /// One matrix and the sets of its lists (for "does it cover this?").
@@ -226,6 +226,7 @@ impl<'a> Plan<'a> {
                     self.s,
                     self.idx,
                     super::build::PathIn {
+                        route: Route::Inbound,
                         account: acct,
                         submit: sub,
                         via: m.spec.via,
@@ -248,6 +249,7 @@ impl<'a> Plan<'a> {
             self.s,
             self.idx,
             super::build::PathIn {
+                route: Route::Inbound,
                 account: &p.account,
                 submit: &p.submit,
                 via: p.via,
@@ -298,6 +300,7 @@ impl<'a> Plan<'a> {
                 self.s,
                 self.idx,
                 super::build::PathIn {
+                    route: Route::Inbound,
                     account: &r.account,
                     submit: &r.submit,
                     via: r.via,
@@ -308,6 +311,13 @@ impl<'a> Plan<'a> {
                     slot: Some(r.minute),
                 },
             );
+            if seen.insert(c.id.clone()) {
+                n.roundtrip += 1;
+                f(c);
+            }
+        }
+        // The third route: outbound and echo paths (ids of their own).
+        for c in super::route::cases(self.s, self.idx, rt) {
             if seen.insert(c.id.clone()) {
                 n.roundtrip += 1;
                 f(c);

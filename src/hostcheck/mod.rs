@@ -43,6 +43,7 @@ observers! {
     files => Files,
     ldap => Ldap,
     port => Port,
+    deferrals => Deferrals,
 }
 
 /// What one host check found: the status, a one-line reason (empty on pass)

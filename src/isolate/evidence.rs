@@ -63,6 +63,8 @@ pub enum Outcome {
     Fail { kind: ErrorKind, message: String },
     /// A queue entry was found.
     Queued { queue: String, reason: String },
+    /// Not in the queue: the MTA's log says the remote side refused it.
+    Bounced { reason: String },
     /// The probe is in the mailbox; `at`: when the store received it, if it
     /// says (the check runs after the case ended, so this tells a late
     /// delivery from a probe the MMP did not show).
@@ -112,6 +114,7 @@ impl Evidence {
             Outcome::Queued { queue, reason } => {
                 Some(format!("{}: in {queue} queue: {reason}", c.describe()))
             }
+            Outcome::Bounced { reason } => Some(format!("{}: bounced: {reason}", c.describe())),
             Outcome::Delivered { at: Some(t) } => Some(format!(
                 "{}: found, received {}",
                 c.describe(),

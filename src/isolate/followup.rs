@@ -219,7 +219,31 @@ async fn queue_lookup(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Ou
     };
     match at {
         QueueWhere::Queued { queue, reason } => Outcome::Queued { queue, reason },
+        // Gone without being delivered may be a bounce: the remote side's
+        // 5xx is then only in the MTA's mail log (read here, when the
+        // monitor can; an agent answers "gone").
+        QueueWhere::Gone if agent.is_none() => match bounce_reply(s, mta, qid, step).await {
+            Some(reason) => Outcome::Bounced { reason },
+            None => Outcome::Absent,
+        },
         QueueWhere::Gone => Outcome::Absent,
         QueueWhere::Unknown { message } => Outcome::Unknown(message),
     }
+}
+
+/// The reply a bounced probe got, from the log of the MTA whose queue check
+/// names its Postfix configuration (`isolate::bounce`).
+async fn bounce_reply(s: &SuiteSpec, mta: &str, qid: &str, step: Duration) -> Option<String> {
+    let dir = s
+        .hosts
+        .get(mta)
+        .and_then(|h| h.checks.iter().find_map(|c| c.hints().queue_config_dir))?;
+    let snap = crate::hostcheck::snapshot::Snapshot::new();
+    let ctx = crate::hostcheck::Ctx {
+        host: mta,
+        suite: s,
+        snap: &snap,
+        step_timeout: step,
+    };
+    super::bounce::bounced(&ctx, &dir.display().to_string(), qid).await
 }

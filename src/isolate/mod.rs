@@ -10,6 +10,7 @@
 //!    `triangulate` (which component is on every failing path and on no
 //!    passing one) confirms or downgrades the confidence.
 
+pub mod bounce;
 pub mod evidence;
 pub mod followup;
 pub mod rules;

@@ -189,8 +189,9 @@ pub fn monitor_resolver(
 /// Follow-up checks for one failure. Deduplicated across failures by the caller.
 pub fn plan(f: &Failure, t: &Topology) -> Vec<Check> {
     let mut v = Vec::new();
-    // The directory is behind routing on MTAs and MMPs: always worth one lookup.
-    for l in &t.ldap_hosts {
+    // The directory is behind routing on MTAs and MMPs: always worth one
+    // lookup (not for an external mailbox: the site's directory has none).
+    for l in t.ldap_hosts.iter().filter(|_| !f.outbound) {
         v.push(Check::Ldap {
             host: l.clone(),
             account: f.account.clone(),
@@ -209,7 +210,9 @@ pub fn plan(f: &Failure, t: &Topology) -> Vec<Check> {
             }
         }
         Stage::Delivery => {
-            v.push(Check::Lmtp(f.store.clone()));
+            if !f.outbound {
+                v.push(Check::Lmtp(f.store.clone()));
+            }
             if let Some(q) = &f.queue_id {
                 for m in t.mtas_behind(&f.submit) {
                     v.push(Check::Queue {
@@ -218,7 +221,7 @@ pub fn plan(f: &Failure, t: &Topology) -> Vec<Check> {
                     });
                 }
             }
-            if let Some(tok) = &f.token {
+            if let Some(tok) = f.token.as_ref().filter(|_| !f.outbound) {
                 v.push(Check::Present {
                     host: f.store.clone(),
                     proto: f.protocol.clone(),
@@ -439,6 +442,15 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                     mta: m.clone(),
                     queue_id: q.clone(),
                 };
+                if let Some(Outcome::Bounced { reason }) = ev.get(&c) {
+                    return cand(
+                        &m,
+                        "queue",
+                        format!("probe {q} bounced: {reason}"),
+                        vec![ev.line(&c).unwrap_or_default(), case_line.clone()],
+                        Isolated,
+                    );
+                }
                 if let Some(Outcome::Queued { queue, reason }) = ev.get(&c) {
                     let evidence = vec![ev.line(&c).unwrap_or_default(), case_line.clone()];
                     if queue == "hold" {
@@ -643,6 +655,16 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                 Suspected,
             )
         }
+        // The site's signature missing or broken at the external side: the
+        // MTA that let the probe out unsigned (lb: its backends cannot be
+        // told apart here, so lb is named).
+        Stage::Slow if f.phase == "dkim" => cand(
+            &f.submit,
+            "dkim",
+            f.message.clone(),
+            vec![case_line],
+            Suspected,
+        ),
         Stage::Slow => {
             // The judge names a retrieve-side connect/greeting/TLS/auth
             // `retrieve <phase>`: a bare one is the SMTP side's.

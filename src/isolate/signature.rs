@@ -31,6 +31,9 @@ pub struct Failure {
     pub protocol: String,
     /// Retrieve host is the account's store itself.
     pub direct: bool,
+    /// The probe left the site: `store` is an external mailbox, outside
+    /// the site's LMTP and directory.
+    pub outbound: bool,
     pub stage: Stage,
     pub phase: String,
     pub kind: Option<ErrorKind>,
@@ -112,6 +115,7 @@ pub fn failure_of(r: &CaseResult) -> Option<Failure> {
         retrieve: r.label("retrieve").to_string(),
         protocol: r.label("protocol").to_string(),
         direct: r.label("retrieve") == r.label("store"),
+        outbound: r.label("route") == "outbound",
         stage,
         phase,
         kind,

@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod banner;
+pub mod dkim;
 pub mod imap;
 pub mod imap_parse;
 pub mod ldap;
@@ -15,7 +16,9 @@ pub mod mailbox;
 pub mod pop3;
 pub mod probe_msg;
 pub mod roundtrip;
+pub mod route;
 pub mod security;
+pub mod signed;
 pub mod smtp;
 pub mod tls;
 pub mod tls_verify;

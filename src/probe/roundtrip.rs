@@ -10,10 +10,11 @@
 use std::time::{Duration, Instant};
 
 use super::probe_msg::{Waiting, build_message, verify};
+pub use super::route::resolve_password;
+use super::route::setup_err;
 use super::{imap, pop3, smtp};
 use crate::case::RoundtripCase;
 use crate::result::{ErrorKind, Observation, ProbeError};
-use crate::secret::Secret;
 use crate::suite::model::{AuthMech, RetrProto, SuiteSpec};
 use crate::token::ProbeKey;
 
@@ -61,43 +62,30 @@ async fn run_inner(
 ) -> Result<(), ProbeError> {
     let step = suite.step_timeout();
     let setup = |m: String| setup_err(&rt.account, m);
-    let account = suite
-        .accounts
-        .get(&rt.account)
-        .ok_or_else(|| setup(format!("account {} is not in the suite", rt.account)))?;
-    let password = resolve_password(suite, &rt.account)?;
-    let login = suite.login(&rt.account).unwrap_or_default();
+    let plan = super::route::plan(rt, suite)?;
     let sub_ep = suite
         .endpoint(&rt.submit, rt.via)
         .ok_or_else(|| setup(format!("host {} has no {} endpoint", rt.submit, rt.via)))?;
-    let ret_ep = suite
-        .endpoint_for(&rt.retrieve, &rt.protocol.endpoints())
-        .ok_or_else(|| {
-            setup(format!(
-                "host {} has no {} endpoint",
-                rt.retrieve,
-                rt.protocol.as_str()
-            ))
-        })?;
+    let ret_ep = &plan.retrieve;
     let token = key.mint(case_id, &suite.site);
     // Not a secret (it is in the message for anyone with the mailbox to
     // read, and names only this probe): isolation uses it to look for this
     // very probe on the store.
     obs.fact("token", token.clone());
-    let sender = suite.sender();
-    let message = build_message(&token, case_id, &sender, &account.address)
+    let sender = &plan.sender;
+    let message = build_message(&token, case_id, sender, &plan.to)
         .map_err(|e| setup(format!("cannot build the probe message: {e}")))?;
 
     let auth = match sub_ep.auth {
         Some(AuthMech::None) | None => None,
-        Some(_) => Some((login.as_str(), &password)),
+        Some(_) => Some((plan.submit_login.as_str(), &plan.submit_password)),
     };
     let helo = suite.helo();
     let req = smtp::SubmitRequest {
         ep: &sub_ep,
         helo: &helo,
-        from: &sender,
-        to: &account.address,
+        from: sender,
+        to: &plan.to,
         message: &message,
         auth,
         step_timeout: step,
@@ -112,9 +100,9 @@ async fn run_inner(
     }
 
     let rreq = pop3::RetrieveRequest {
-        ep: &ret_ep,
-        login: &login,
-        password: &password,
+        ep: ret_ep,
+        login: &plan.retrieve_login,
+        password: &plan.retrieve_password,
         token: &token,
         case_id,
         site: &suite.site,
@@ -151,6 +139,13 @@ async fn run_inner(
         protocol: Some(rt.protocol.as_str().into()),
     })?;
     record_hops(&parsed, obs);
+    if rt.route != crate::case::Route::Inbound {
+        mark_internet_hops(&plan.sender, obs);
+    }
+    // What left the site is checked for the site's signature at the other end.
+    if let (crate::case::Route::Outbound { .. }, Some(d)) = (&rt.route, &suite.dkim) {
+        super::signed::record(&got.raw, &parsed, d, obs);
+    }
     Ok(())
 }
 
@@ -173,33 +168,6 @@ fn arrival_deadline(
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn setup_err(account: &str, message: String) -> ProbeError {
-    ProbeError {
-        phase: "setup".into(),
-        kind: ErrorKind::Local,
-        message,
-        host: Some(format!("account:{account}")),
-        protocol: None,
-    }
-}
-
-/// The account's password from its `password_env`/`password_file` reference;
-/// the error names the reference, never a value.
-pub fn resolve_password(suite: &SuiteSpec, account: &str) -> Result<Secret, ProbeError> {
-    let r = suite.secret_ref(account).ok_or_else(|| {
-        setup_err(
-            account,
-            format!("account {account} has no password reference"),
-        )
-    })?;
-    r.resolve().map_err(|e| {
-        setup_err(
-            account,
-            format!("password of {account} ({}): {e}", r.describe()),
-        )
-    })
 }
 
 /// Per-hop delays from the Date header and the Received headers (oldest
@@ -238,9 +206,63 @@ pub fn record_hops(msg: &mail_parser::Message<'_>, obs: &mut Observation) {
     }
 }
 
+/// On a route that leaves the site, the hops whose receiving host is not
+/// in the site's mail domain (the sender's) crossed the Internet, or are
+/// the other provider's: fact `internet_hops` (`2`, or `2,3` for an echo
+/// that comes back) and metric `internet_hop_ms` (the first such hop: the
+/// site's MTA handing the probe to the remote MX).
+pub fn mark_internet_hops(sender: &str, obs: &mut Observation) {
+    let domain = sender.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    let site = |by: &str| {
+        let by = by.to_ascii_lowercase();
+        !domain.is_empty() && (by == domain || by.ends_with(&format!(".{domain}")))
+    };
+    let mut crossed = Vec::new();
+    let mut prev_site = true;
+    for hop in 1.. {
+        let Some(by) = obs.facts.get(&format!("hop{hop}_by")).cloned() else {
+            break;
+        };
+        let here = site(&by);
+        if here != prev_site {
+            crossed.push(hop);
+        }
+        prev_site = here;
+    }
+    if let Some(first) = crossed.first()
+        && let Some(ms) = obs.metric_value(&format!("hop{first}_ms"))
+    {
+        obs.metric("internet_hop_ms", ms, "ms");
+    }
+    if !crossed.is_empty() {
+        let v: Vec<String> = crossed.iter().map(|h| h.to_string()).collect();
+        obs.fact("internet_hops", v.join(","));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internet_hops_are_where_the_probe_leaves_and_reenters_the_site() {
+        let mut o = Observation::default();
+        for (i, by, ms) in [
+            (1, "mta1.example.test", 0.0),
+            (2, "rmx.remote.test", 1000.0),
+            (3, "mta2.example.test", 0.0),
+            (4, "store1.example.test", 0.0),
+        ] {
+            o.fact(&format!("hop{i}_by"), by.to_string());
+            o.metric(&format!("hop{i}_ms"), ms, "ms");
+        }
+        mark_internet_hops("ims3@example.test", &mut o);
+        assert_eq!(
+            o.facts.get("internet_hops").map(String::as_str),
+            Some("2,3")
+        );
+        assert_eq!(o.metric_value("internet_hop_ms"), Some(1000.0));
+    }
 
     #[test]
     fn hops_from_received_headers_with_skew() {

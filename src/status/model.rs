@@ -255,11 +255,23 @@ fn label(c: &CaseView, k: &str) -> String {
     c.labels.get(k).cloned().unwrap_or_default()
 }
 
+/// A grid per account and route: an outbound or echo path says where the
+/// probe went (`ims1 → ext1 (outbound)`, `ims3 → echo → ims2`), so it never
+/// lands in the grid of the account's inbound paths.
+fn grid_title(c: &CaseView) -> String {
+    let (account, from) = (label(c, "account"), label(c, "from"));
+    match label(c, "route").as_str() {
+        "" => account,
+        "echo" => format!("{from} → {} → {account}", label(c, "reflector")),
+        r => format!("{from} → {account} ({r})"),
+    }
+}
+
 /// Direct SMTP first, then other submission ways; by first appearance.
 fn grids(suite: &str, site: &str, cases: Vec<CaseView>) -> Vec<Grid> {
     let mut out: Vec<Grid> = vec![];
     for c in cases {
-        let (account, store) = (label(&c, "account"), label(&c, "store"));
+        let (account, store) = (grid_title(&c), label(&c, "store"));
         let gi = match out
             .iter()
             .position(|g| g.account == account && g.store == store)

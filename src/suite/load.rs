@@ -698,6 +698,18 @@ fn anchor_suite_paths(s: &mut SuiteSpec, dir: &Path) {
             anchor(f, dir);
         }
     }
+    if let Some(k) = s.dkim.as_mut() {
+        anchor(&mut k.key_file, dir);
+    }
+    for x in s.external.values_mut() {
+        if let Some(f) = x.password_file.as_mut() {
+            anchor(f, dir);
+        }
+        anchor_tls(x.tls.as_mut(), dir);
+        for e in x.endpoints.values_mut() {
+            anchor_tls(e.tls_options.as_mut(), dir);
+        }
+    }
 }
 
 /// After validation (whose messages show paths as the user can find them),

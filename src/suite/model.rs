@@ -35,6 +35,16 @@ pub struct SuiteSpec {
     pub accounts: BTreeMap<String, AccountSpec>,
     #[serde(default)]
     pub roundtrip: Option<RoundtripSpec>,
+    /// Mailboxes outside the site (outbound paths read them).
+    #[serde(default)]
+    pub external: BTreeMap<String, ExternalSpec>,
+    /// Addresses outside the site that send probes back in (echo paths).
+    #[serde(default)]
+    pub reflectors: BTreeMap<String, ReflectorSpec>,
+    /// The site signs what its customers send: outbound probes are checked
+    /// for a valid DKIM signature at the external side.
+    #[serde(default)]
+    pub dkim: Option<DkimSpec>,
     /// Negative expectations: things the site must refuse.
     #[serde(default)]
     pub security: Vec<SecuritySpec>,
@@ -207,6 +217,12 @@ pub struct RoundtripSpec {
     /// one step; see `resolve::arrival_wait`).
     #[serde(default)]
     pub arrival_timeout: Option<Dur>,
+    /// Site → Internet: submit as a customer, read from an external mailbox.
+    #[serde(default)]
+    pub outbound: Vec<OutboundSpec>,
+    /// Site → reflector → site: the classic mail-loop monitor.
+    #[serde(default)]
+    pub echo: Vec<EchoSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -377,4 +393,105 @@ pub enum RotateEvery {
     Day,
     Size,
     Never,
+}
+
+// ---- the third route: mail leaving the site -------------------------------
+// Mailboxes outside the site (`external:`), reflector addresses that send a
+// probe back in (`reflectors:`), and the paths through them
+// (`roundtrip.outbound`, `roundtrip.echo`).
+
+/// A mailbox the operator owns at another provider: where outbound probes
+/// are read back.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSpec {
+    /// Mail address outbound probes are sent to.
+    pub address: String,
+    /// The provider's POP3/IMAP server (DNS name or IP address).
+    pub server: String,
+    /// Its endpoints (default: imap 143 and pop3 110 with STARTTLS).
+    #[serde(default)]
+    pub endpoints: BTreeMap<Proto, EndpointSpec>,
+    /// TLS settings for its endpoints (on top of `defaults.tls`).
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    /// Login name (default: the address's local part).
+    #[serde(default)]
+    pub login: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+/// An address outside the site that sends whatever it receives back into
+/// the site, to `returns_to` (a site account whose mailbox healthmon reads).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReflectorSpec {
+    pub address: String,
+    pub returns_to: String,
+}
+
+/// Outbound paths: `from` (a site account, authenticating as a customer
+/// does) submits through each of `submit` to each external mailbox in `to`,
+/// which is read over each protocol.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundSpec {
+    pub from: String,
+    pub submit: Vec<String>,
+    pub to: Vec<String>,
+    /// Default: `imap`.
+    #[serde(default)]
+    pub protocol: Vec<RetrProto>,
+    /// Submission endpoint (default: submission).
+    #[serde(default)]
+    pub via: Option<Proto>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+/// Echo paths: `from` submits through each of `submit` to the reflector,
+/// and the probe is read back from the reflector's `returns_to` account
+/// through each of `retrieve` (`store`: that account's own store).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EchoSpec {
+    pub from: String,
+    pub submit: Vec<String>,
+    pub reflector: String,
+    pub retrieve: Vec<String>,
+    /// Default: `imap`.
+    #[serde(default)]
+    pub protocol: Vec<RetrProto>,
+    /// Submission endpoint (default: submission).
+    #[serde(default)]
+    pub via: Option<Proto>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+/// Protocols of an outbound or echo entry: as written, else imap.
+pub fn protocols(p: &[RetrProto]) -> Vec<RetrProto> {
+    if p.is_empty() {
+        vec![RetrProto::Imap]
+    } else {
+        p.to_vec()
+    }
+}
+
+/// The site's DKIM signing: domain (`d=`), selector (`s=`) and the public
+/// key as published (the TXT record's text, e.g. `opendkim-genkey`'s
+/// `<selector>.txt`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimSpec {
+    pub domain: String,
+    pub selector: String,
+    pub key_file: PathBuf,
 }

@@ -123,6 +123,25 @@ impl SuiteSpec {
     /// Resolve one endpoint of a host, with TLS inherited defaults → host → endpoint.
     pub fn endpoint(&self, host: &str, proto: Proto) -> Option<Endpoint> {
         let h = self.hosts.get(host)?;
+        self.endpoint_of(host, h, proto)
+    }
+
+    /// An external mailbox's endpoint (`external.<name>`), resolved like a
+    /// host's: TLS from defaults → the external's `tls` → the endpoint. It
+    /// is named by the external's key in errors and verdicts.
+    pub fn external_endpoint(&self, name: &str, proto: Proto) -> Option<Endpoint> {
+        let x = self.external.get(name)?;
+        let h = HostSpec {
+            roles: vec!["store".into()],
+            address: x.server.clone(),
+            endpoints: x.endpoints.clone(),
+            tls: x.tls.clone(),
+            ..Default::default()
+        };
+        self.endpoint_of(name, &h, proto)
+    }
+
+    fn endpoint_of(&self, host: &str, h: &HostSpec, proto: Proto) -> Option<Endpoint> {
         let spec = match h.endpoints.get(&proto) {
             Some(e) => e.clone(),
             None if h.endpoints.is_empty() && role_default_endpoints(&h.roles).contains(&proto) => {
@@ -169,6 +188,25 @@ impl SuiteSpec {
             Some(h) if !h.fronts.is_empty() => h.fronts.clone(),
             _ => self.hosts_with_role("store").map(String::from).collect(),
         }
+    }
+
+    /// An external mailbox's login and password reference.
+    pub fn external_credentials(
+        &self,
+        name: &str,
+    ) -> Option<(String, Option<crate::secret::SecretRef>)> {
+        use crate::secret::SecretRef;
+        let x = self.external.get(name)?;
+        let login = x
+            .login
+            .clone()
+            .unwrap_or_else(|| x.address.split('@').next().unwrap_or("").to_string());
+        let r = match (&x.password_env, &x.password_file) {
+            (Some(e), _) => Some(SecretRef::Env(e.clone())),
+            (None, Some(f)) => Some(SecretRef::File(f.clone())),
+            (None, None) => None,
+        };
+        Some((login, r))
     }
 
     pub fn secret_ref(&self, account: &str) -> Option<crate::secret::SecretRef> {

@@ -13,6 +13,8 @@ use super::pos::{join_index, join_key};
 use super::source::SourceMap;
 use super::suggest::did_you_mean;
 
+mod external;
+
 /// Phase names thresholds may use (SMTP steps, retrieval steps, totals).
 pub const PHASES: &[&str] = &[
     "total", "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit",
@@ -43,6 +45,7 @@ pub fn validate(s: &SuiteSpec, src: &SourceMap) -> Vec<Diagnostic> {
     if let Some(rt) = &s.roundtrip {
         c.roundtrip(rt);
     }
+    external::check(&mut c);
     for (i, sec) in s.security.iter().enumerate() {
         c.security(&join_index("security", i), sec);
     }

@@ -59,6 +59,7 @@ mod logstats {
     mod pflogsumm;
 }
 mod probe {
+    mod dkim;
     /// In-process hostile servers, row by row (the matrix: `hostile::matrix`).
     mod hostile {
         mod ldap;

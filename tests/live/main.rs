@@ -28,6 +28,7 @@ mod app {
 }
 mod hostcheck {
     mod connections;
+    mod deferrals;
     mod files;
     mod ldap;
     mod port;
@@ -46,6 +47,7 @@ mod daemon {
 mod isolate {
     mod faults;
     mod matrix;
+    mod outbound;
     mod variant_b;
 }
 mod logstats {

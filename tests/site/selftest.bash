@@ -189,6 +189,7 @@ cmd_selftest() {
     done
   done
   st_cleanup
+  [[ $VARIANT == b ]] && st_internet
 
   echo "selftest: $ST_PASS passed, $ST_FAIL failed"
   ((ST_FAIL == 0))
@@ -301,6 +302,8 @@ cmd_faulttest() {
   ft_check "start ldap1: mta1 accepts mail" ft_send mta1:25 ims1 ldap
   ft_check "start ldap1: login through mmp1 works" ft_login mmp1 993 ims1
   ft_check "start ldap1: deferred mail on mta2 delivered" ft_arrived ims3 ldap-queued
+
+  [[ $VARIANT == b ]] && ft_internet
 
   # Remove the run's messages directly from the Maildirs (Dovecot copes).
   grep -rlsF -- "X-Mailsite-Faulttest: $ST_RUN" "$STATE"/store?/mail/*/Maildir/{new,cur} | xargs -r rm -f

@@ -201,6 +201,7 @@ check_kinds! {
     files => Files(FilesSpec),
     ldap => Ldap(LdapSpec),
     port => Port(PortSpec),
+    deferrals => Deferrals(DeferralsSpec),
 }
 
 #[cfg(test)]
