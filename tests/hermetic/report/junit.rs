@@ -166,3 +166,73 @@ fn suite_attributes_follow_the_consumers() {
     }
     assert!(stamp.is_match(root.attribute("timestamp").unwrap()));
 }
+
+/// `xmllint --schema` on `xml`: Ok, or the validator's complaint.
+fn xmllint(schema: &str, xml: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, xml).unwrap();
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/junit")
+        .join(schema);
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint must be installed (apt-get install libxml2-utils; tests/run does)");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The whole output validates against both schemas (the Ant layout and the
+/// Jenkins one, tests/fixtures/junit/), also when a server's text looks like
+/// the report's own tags; and the schemas have teeth: what Jenkins or Ant
+/// would misread is rejected.
+#[test]
+fn validates_against_the_ant_and_jenkins_schemas() {
+    let mut run = summary("<testsuite name=\"x\"></testsuite></testsuites> ]]> \u{1b}[31m");
+    run.suites.push("empty suite".into());
+    let xml = String::from_utf8(render(&run, "monitor1").unwrap()).unwrap();
+    for schema in ["ant.xsd", "jenkins.xsd"] {
+        xmllint(schema, &xml).unwrap_or_else(|e| panic!("{schema}: {e}\n{xml}"));
+    }
+    // The server's look-alike tags stayed text: still five cases in one
+    // suite plus the empty one.
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suites = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .count();
+    assert_eq!(suites, 2, "{xml}");
+    let bent = [
+        (
+            "time in milliseconds",
+            xml.replacen("time=\"0.012\"", "time=\"12ms\"", 1),
+        ),
+        ("no hostname", xml.replacen(" hostname=\"monitor1\"", "", 1)),
+        (
+            "a zoned timestamp",
+            regex::Regex::new(r#"(<testsuite [^>]*timestamp="[^"]*)""#)
+                .unwrap()
+                .replace(&xml, "${1}Z\"")
+                .into_owned(),
+        ),
+        (
+            "no suite-level system-err",
+            xml.replacen("<system-err/>", "", 1),
+        ),
+    ];
+    for (what, x) in &bent {
+        assert_ne!(x, &xml, "{what}: the bend did not apply");
+        assert!(xmllint("ant.xsd", x).is_err(), "ant.xsd accepts {what}");
+    }
+    assert!(
+        xmllint("jenkins.xsd", &bent[0].1).is_err(),
+        "jenkins.xsd accepts a time with a unit"
+    );
+}
