@@ -1,6 +1,6 @@
 //! `healthmon logstats`: mail log statistics (see `crate::logstats`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -38,6 +38,10 @@ pub struct Args {
     /// Write the report to this file (atomically) instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// No progress line (shown only when stderr is a terminal: bytes read
+    /// of the total, lines, lines/s, ETA; never in a pipe, a file or cron).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 pub fn run(args: Args) -> i32 {
@@ -58,6 +62,7 @@ pub fn run(args: Args) -> i32 {
         year: args.year,
         top: args.top,
         sun_block_size: args.sun_block_size.max(1),
+        progress: !args.no_progress && std::io::stderr().is_terminal(),
         ..Options::default()
     };
     let mut inputs: Vec<Input> = args.inputs.iter().map(|p| Input::from_arg(p)).collect();

@@ -11,7 +11,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -67,6 +67,8 @@ fn year_month(t: std::time::SystemTime) -> (i32, u32) {
 
 struct Chunker {
     tx: SyncSender<Msg>,
+    /// Raw bytes read from the inputs (compressed for .gz), for progress.
+    read: Arc<AtomicU64>,
     pool: Receiver<Vec<u8>>,
     allocated: usize,
     buf: Vec<u8>,
@@ -161,9 +163,28 @@ impl Chunker {
     }
 }
 
+/// A reader that adds what it reads to a shared count.
+struct Counted<R> {
+    inner: R,
+    n: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(b)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
 /// Open a file, transparently gunzipping when it starts with the gzip magic.
-fn open(path: &Path) -> io::Result<Box<dyn Read + Send>> {
-    let mut f = BufReader::with_capacity(256 << 10, File::open(path)?);
+/// Bytes are counted as read from the file, before decompression.
+fn open(path: &Path, n: &Arc<AtomicU64>) -> io::Result<Box<dyn Read + Send>> {
+    let file = Counted {
+        inner: File::open(path)?,
+        n: n.clone(),
+    };
+    let mut f = BufReader::with_capacity(256 << 10, file);
     let gz = f.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gz {
         Box::new(flate2::read::MultiGzDecoder::new(f))
@@ -173,9 +194,11 @@ fn open(path: &Path) -> io::Result<Box<dyn Read + Send>> {
 }
 
 /// The reader thread. Returns the message stream and the buffer return path.
+/// `read` counts the raw bytes read (see [`super::progress`]).
 pub fn spawn(
     inputs: Vec<Input>,
     follow: Option<Arc<AtomicBool>>,
+    read: Arc<AtomicU64>,
 ) -> (Receiver<Msg>, Sender<Vec<u8>>, JoinHandle<()>) {
     let (tx, rx) = sync_channel(POOL);
     let (pool_tx, pool_rx) = channel();
@@ -184,6 +207,7 @@ pub fn spawn(
         .spawn(move || {
             let mut c = Chunker {
                 tx,
+                read,
                 pool: pool_rx,
                 allocated: 1,
                 buf: vec![0; CHUNK],
@@ -198,7 +222,11 @@ pub fn spawn(
                         let _ = c.tx.send(Msg::Start {
                             reference: year_month(std::time::SystemTime::now()),
                         });
-                        c.pump_to_end(&mut io::stdin().lock())
+                        let mut stdin = Counted {
+                            inner: io::stdin().lock(),
+                            n: c.read.clone(),
+                        };
+                        c.pump_to_end(&mut stdin)
                     }
                 };
                 if let Err(e) = res {
@@ -217,7 +245,7 @@ pub fn spawn(
 
 fn read_file(c: &mut Chunker, p: &Path) -> io::Result<()> {
     let mtime = std::fs::metadata(p)?.modified()?;
-    let mut r = open(p)?;
+    let mut r = open(p, &c.read)?;
     let _ = c.tx.send(Msg::Start {
         reference: year_month(mtime),
     });
@@ -238,6 +266,7 @@ fn tail(c: &mut Chunker, p: &Path, stop: &AtomicBool) -> io::Result<()> {
         let n = c.read_from(&mut file)?;
         if n > 0 {
             pos += n as u64;
+            c.read.fetch_add(n as u64, Ordering::Relaxed);
             continue;
         }
         c.ship(false)?;

@@ -11,6 +11,7 @@ pub mod input;
 pub mod line;
 pub mod output;
 pub mod postfix;
+pub mod progress;
 pub mod queue;
 pub mod stats;
 pub mod sun;
@@ -45,6 +46,8 @@ pub struct Options {
     pub queue_cap: usize,
     /// Bytes per Sun Messaging Server block (option.dat BLOCK_SIZE).
     pub sun_block_size: u64,
+    /// Draw progress on stderr (the command sets it only on a terminal).
+    pub progress: bool,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             top_capacity: 1000,
             queue_cap: 200_000,
             sun_block_size: 1024,
+            progress: false,
         }
     }
 }
@@ -326,7 +330,25 @@ fn run(
     follow: Option<Arc<AtomicBool>>,
     mut after_chunk: impl FnMut(&mut Analyzer, i64),
 ) -> Stats {
-    let (rx, pool, reader) = input::spawn(inputs, follow);
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut progress = opts.progress.then(|| {
+        // A fraction and an ETA only when the whole input is known files.
+        let total = if follow.is_some() || inputs.contains(&Input::Stdin) {
+            None
+        } else {
+            Some(
+                inputs
+                    .iter()
+                    .filter_map(|i| match i {
+                        Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+                        Input::Stdin => None,
+                    })
+                    .sum(),
+            )
+        };
+        progress::Progress::new(read.clone(), total, Box::new(std::io::stderr()))
+    });
+    let (rx, pool, reader) = input::spawn(inputs, follow, read);
     let mut a = Analyzer::new(opts);
     let mut errors = Vec::new();
     for msg in rx {
@@ -335,6 +357,9 @@ fn run(
             input::Msg::Chunk(buf, len) => {
                 a.chunk(&buf[..len]);
                 let _ = pool.send(buf);
+                if let Some(p) = &mut progress {
+                    p.tick(a.agg.lines.total);
+                }
                 if let Some(last) = a.agg.last {
                     after_chunk(&mut a, last);
                 }
@@ -347,6 +372,9 @@ fn run(
         }
     }
     let _ = reader.join();
+    if let Some(p) = &mut progress {
+        p.finish();
+    }
     a.finish(errors)
 }
 

@@ -492,3 +492,57 @@ fn corrupt_gzip_is_reported_and_the_rest_still_counted() {
         truth.received
     );
 }
+
+/// Progress appears on a terminal (a pseudo-terminal made by `script`), with
+/// the total of the input files and a rate, and is wiped before the report;
+/// with stderr a pipe, or with `--no-progress`, not a byte of it is written.
+#[test]
+fn progress_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = gen_log(dir.path(), "mail.log", 4096, &["mx1"]);
+    let bin = site::bin();
+    let under_tty = |extra: &str| {
+        let cmd = format!(
+            "{} logstats --format json {extra} {} > {}/out.json",
+            bin.display(),
+            log.display(),
+            dir.path().display()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("script (util-linux) runs a command on a pseudo-terminal");
+        assert!(o.status.success(), "{cmd}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let tty = under_tty("");
+    assert!(
+        tty.contains("\rlogstats: ") && tty.contains(" lines/s") && tty.contains(" MiB ("),
+        "{tty:?}"
+    );
+    assert!(
+        tty.ends_with("\r\x1b[K"),
+        "progress wiped at the end: {tty:?}"
+    );
+    // The report itself is whole.
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+    assert!(
+        report["lines"]["total"].as_u64().unwrap() > 10_000,
+        "{report}"
+    );
+    let quiet = under_tty("--no-progress");
+    assert!(!quiet.contains("lines/s"), "{quiet:?}");
+    let piped = Command::new(&bin)
+        .args(["logstats", "--format", "json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert!(
+        piped.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}
