@@ -104,9 +104,9 @@ pub fn render(
         };
         let cells = [
             t.format("%H:%M:%S").to_string(),
-            r.label("account").to_string(),
+            user_name(r),
             submit_name(r),
-            r.label("retrieve").to_string(),
+            retrieve_name(r),
             total,
             fit_words(&error_text(run, r), W_ERROR),
             r.label("protocol").to_string(),
@@ -117,11 +117,39 @@ pub fn render(
     out
 }
 
-/// `mta1`, or `mta1.submission` for a non-default submission endpoint.
+/// The customer who sent: the account for inbound paths, `from` for the
+/// outbound and echo routes (whose mailbox is outside the site or the
+/// reflector's return account).
+fn user_name(r: &CaseResult) -> String {
+    match r.label("route") {
+        "" => r.label("account").to_string(),
+        _ => r.label("from").to_string(),
+    }
+}
+
+/// `mta1`, or `mta1.submission` when the endpoint is not the route's usual
+/// one (smtp inbound, submission for what customers send out).
 fn submit_name(r: &CaseResult) -> String {
+    let usual = if r.label("route").is_empty() {
+        "smtp"
+    } else {
+        "submission"
+    };
     match r.label("via") {
-        "" | "smtp" => r.label("submit").to_string(),
+        "" => r.label("submit").to_string(),
+        via if via == usual => r.label("submit").to_string(),
         via => format!("{}.{via}", r.label("submit")),
+    }
+}
+
+/// Where the probe was read: the retrieve host, marked by route so an
+/// outbound row (`out:ext1`, the external mailbox) or an echo row
+/// (`echo:mmp1`) is told apart from inbound ones at a glance.
+fn retrieve_name(r: &CaseResult) -> String {
+    match r.label("route") {
+        "" => r.label("retrieve").to_string(),
+        "outbound" => format!("out:{}", r.label("account")),
+        route => format!("{route}:{}", r.label("retrieve")),
     }
 }
 
@@ -315,6 +343,50 @@ DATE COLLECTED: 10 Jan 2001
             "{first}"
         );
         assert!(!first.contains("127"), "{first}");
+    }
+
+    #[test]
+    fn outbound_and_echo_rows_name_the_sender_and_the_route() {
+        let mut out = case(
+            "outbound/ims1/mta1/ext1/imap",
+            Status::Pass,
+            "",
+            "2001-01-10T00:05:04Z",
+        );
+        for (k, v) in [
+            ("route", "outbound"),
+            ("from", "ims1"),
+            ("account", "ext1"),
+            ("retrieve", "ext1"),
+            ("via", "submission"),
+            ("protocol", "imap"),
+        ] {
+            out.labels.insert(k.into(), v.into());
+        }
+        let mut echo = out.clone();
+        echo.id = "echo/ims3/mta2.smtps/echo/mmp1/imap".into();
+        for (k, v) in [
+            ("route", "echo"),
+            ("from", "ims3"),
+            ("account", "ims2"),
+            ("retrieve", "mmp1"),
+            ("submit", "mta2"),
+            ("via", "smtps"),
+        ] {
+            echo.labels.insert(k.into(), v.into());
+        }
+        let text = render(&run(vec![out, echo]), Some("10 Jan 2001"), |t| {
+            t.naive_utc()
+        });
+        let rows: Vec<&str> = text.lines().map(|l| &l[..50]).collect();
+        assert_eq!(
+            rows,
+            [
+                "| 00:05:04 | ims3      | mta2.smtps | echo:mmp1  |",
+                "| 00:05:04 | ims1      | mta1       | out:ext1   |",
+            ],
+            "{text}"
+        );
     }
 
     #[test]
