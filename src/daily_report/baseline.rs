@@ -10,9 +10,6 @@ use super::formats::BaselineSpec;
 use super::stats::{self, HourRow, PathRow};
 use crate::result::{CaseResult, RunSummary};
 
-/// Fewer baseline samples than this: no comparison (too little history).
-const MIN_SAMPLES: usize = 3;
-
 struct Agg {
     lat: Vec<f64>,
     ok: usize,
@@ -30,7 +27,7 @@ fn agg<'a>(rs: impl Iterator<Item = &'a CaseResult>) -> Option<Agg> {
         a.ok += usize::from(stats::is_available(r.status));
         a.lat.extend(stats::latency(r));
     }
-    (a.n >= MIN_SAMPLES).then_some(a)
+    (a.n >= stats::MIN_SAMPLES).then_some(a)
 }
 
 impl Agg {
