@@ -7,8 +7,13 @@
 
 pub mod baseline;
 pub mod collect;
+pub mod escape;
 pub mod formats;
+pub mod heat;
+pub mod heatmap_svg;
 pub mod mailrate;
+pub mod multiples_svg;
+pub mod palette;
 pub mod render_csv;
 pub mod render_html;
 pub mod render_json;
@@ -52,7 +57,11 @@ pub struct DailyReport {
     pub incidents: Vec<Incident>,
     pub host_failures: Vec<HostFailure>,
     pub peaks: Vec<Peak>,
-    /// Chart data: latency per path, queue depth per host/queue.
+    /// Per path and per submit/retrieve host, hour by hour against the
+    /// baseline: the HTML heatmap and small multiples.
+    pub heat: heat::Heat,
+    /// Latency per path (JSON only: the HTML draws `heat`), queue depth
+    /// per host/queue (the HTML's line chart).
     pub latency: Vec<Series>,
     pub queues: Vec<Series>,
     pub open_alerts: Vec<OpenAlert>,
@@ -109,6 +118,11 @@ pub fn build(opts: &Options) -> DailyReport {
         &mut paths,
         &mut hours,
     );
+    let heat = heat::build(
+        opts.formats.baseline.latency_factor(),
+        &today.runs,
+        &history.runs,
+    );
     let (peaks, queues) = stats::metrics(&today.runs);
     let mut notes: Vec<String> = today
         .bad
@@ -145,6 +159,7 @@ pub fn build(opts: &Options) -> DailyReport {
         incidents: stats::incidents(&today.runs),
         host_failures: stats::host_failures(&today.runs),
         peaks,
+        heat,
         latency: stats::latency_series(&today.runs),
         queues,
         open_alerts: opts

@@ -1,13 +1,15 @@
 //! `html`: one self-contained page (inline CSS and SVG, no scripts, no
 //! external assets, so it survives mail clients and offline archives):
-//! the text report's sections as tables plus two charts — latency per path
-//! over the day and queue depth over the day.
+//! a path × hour heatmap, worst first (`heatmap_svg.rs`), small multiples
+//! per submit and retrieve host (`multiples_svg.rs`), queue depth over the
+//! day, then the text report's sections as tables, paths worst first.
 
 use chrono::{DateTime, Utc};
 
-use super::DailyReport;
+use super::escape::esc;
 use super::render_text::{dev, dur, hm, ms, num, path_cells, pct};
-use super::stats::Series;
+use super::stats::{PathRow, Series};
+use super::{DailyReport, heatmap_svg, multiples_svg, palette};
 
 const W: f64 = 1000.0;
 const H: f64 = 320.0;
@@ -19,22 +21,6 @@ const COLORS: [&str; 10] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf",
 ];
-
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// Inline SVG line chart over one day: one polyline and one circle per
 /// measured point for each series; runs without a value are red ticks on top.
@@ -51,7 +37,6 @@ pub fn chart_from(
     day: DateTime<Utc>,
     tick: &dyn Fn(u32) -> String,
 ) -> String {
-    let pw = W - ML - MR;
     let ph = H - MT - MB;
     let ymax = series
         .iter()
@@ -59,19 +44,31 @@ pub fn chart_from(
         .fold(0.0_f64, f64::max)
         .max(1.0)
         * 1.1;
-    let x = |t: DateTime<Utc>| ML + pw * ((t - day).num_seconds() as f64 / 86400.0).clamp(0.0, 1.0);
-    let y = |v: f64| MT + ph * (1.0 - v / ymax);
     let unit = series.first().map_or("", |s| s.unit.as_str());
+    let ylabels = [0.0, 0.5, 1.0].map(|f| {
+        let v = ymax / 1.1 * f;
+        (v, format!("{} {unit}", num((v * 10.0).round() / 10.0)))
+    });
+    // The left margin fits the longest y label (11 px, ≤ 7 px a character).
+    let widest = ylabels
+        .iter()
+        .map(|l| l.1.chars().count())
+        .max()
+        .unwrap_or(0);
+    let ml = ML.max(10.0 + 7.0 * widest as f64);
+    let pw = W - ml - MR;
+    let x = |t: DateTime<Utc>| ml + pw * ((t - day).num_seconds() as f64 / 86400.0).clamp(0.0, 1.0);
+    let y = |v: f64| MT + ph * (1.0 - v / ymax);
     let mut s = format!(
         "<figure><figcaption>{}</figcaption><svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"100%\" role=\"img\" aria-label=\"{}\">\n",
         esc(title),
         esc(title)
     );
     s.push_str(&format!(
-        "<rect x=\"{ML}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n"
+        "<rect x=\"{ml}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n"
     ));
     for h in (0..=24).step_by(3) {
-        let gx = ML + pw * h as f64 / 24.0;
+        let gx = ml + pw * h as f64 / 24.0;
         s.push_str(&format!(
             "<line class=\"grid\" x1=\"{gx:.1}\" y1=\"{MT}\" x2=\"{gx:.1}\" y2=\"{:.1}\" stroke=\"#e5e5e5\"/><text x=\"{gx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n",
             MT + ph,
@@ -79,14 +76,12 @@ pub fn chart_from(
             esc(&tick(h))
         ));
     }
-    for f in [0.0, 0.5, 1.0] {
-        let v = ymax / 1.1 * f;
+    for (v, l) in &ylabels {
         s.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{} {}</text>\n",
-            ML - 6.0,
-            y(v) + 4.0,
-            num((v * 10.0).round() / 10.0),
-            esc(unit)
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>\n",
+            ml - 6.0,
+            y(*v) + 4.0,
+            esc(l)
         ));
     }
     for (i, se) in series.iter().enumerate() {
@@ -140,7 +135,33 @@ pub fn chart_from(
 }
 
 fn table(title: &str, head: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut s = format!("<h2>{}</h2><table><thead><tr>", esc(title));
+    format!("<h2>{}</h2>{}", esc(title), table_only(head, rows))
+}
+
+/// [`table`] whose rows from `fold` on are behind a `<details>` saying how
+/// many `what` it hides (an open/close without a script).
+fn table_folded(
+    title: &str,
+    head: &[&str],
+    mut rows: Vec<Vec<String>>,
+    fold: usize,
+    what: &str,
+) -> String {
+    let rest = rows.split_off(fold.min(rows.len()));
+    let mut s = table(title, head, rows);
+    if !rest.is_empty() {
+        s.push_str(&format!(
+            "<details class=\"fold\"><summary>{} more {}</summary>{}</details>\n",
+            rest.len(),
+            esc(what),
+            table_only(head, rest)
+        ));
+    }
+    s
+}
+
+fn table_only(head: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut s = String::from("<table><thead><tr>");
     for h in head {
         s.push_str(&format!("<th>{}</th>", esc(h)));
     }
@@ -170,7 +191,53 @@ const CSS: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{bor
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}td.n{text-align:right}\
 tr.dev{background:#fde2e2}figure{margin:0 0 1.5em 0}figcaption{font-weight:bold;margin-bottom:4px}\
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:12px;font-size:12px}\
-.legend span{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}";
+.legend span{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;border:1px solid #ccc}\
+.heat{overflow-x:auto}.lbl,.more,.ax{font:11px monospace;text-anchor:end}.more{fill:#555}\
+.hd{font:bold 12px sans-serif}.hr{font:10px sans-serif;text-anchor:middle;fill:#555}\
+.multiples{display:flex;flex-wrap:wrap;gap:10px 18px}.mult{margin:0;width:270px}\
+.mult figcaption{font-size:13px;overflow-wrap:anywhere}.mult small{font-weight:normal;color:#555;display:block}\
+details.fold summary{cursor:pointer;margin-bottom:6px}";
+
+/// The path table, in the heatmap's order (worst first); paths fine all
+/// day and without a baseline deviation fold away.
+fn paths_table(r: &DailyReport) -> String {
+    let rank: std::collections::BTreeMap<&str, (usize, bool)> = r
+        .heat
+        .paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), (i, p.healthy(r.heat.latency_factor))))
+        .collect();
+    let at = |p: &PathRow| {
+        let (i, fine) = rank
+            .get(p.path.as_str())
+            .copied()
+            .unwrap_or((usize::MAX, true));
+        (fine && p.deviations.is_empty(), i)
+    };
+    let mut rows: Vec<&PathRow> = r.paths.iter().collect();
+    rows.sort_by_key(|p| at(p));
+    let fold = rows.iter().take_while(|p| !at(p).0).count();
+    table_folded(
+        "Paths, worst first: availability and latency (ms)",
+        &[
+            "Path",
+            "Runs",
+            "Fail",
+            "Avail",
+            "min",
+            "p50",
+            "p95",
+            "max",
+            "Base p50",
+            "Base avail",
+            "Dev",
+        ],
+        rows.into_iter().map(path_cells).collect(),
+        fold,
+        "healthy paths",
+    )
+}
 
 pub fn render(r: &DailyReport) -> String {
     let day = r.day_start();
@@ -187,30 +254,31 @@ pub fn render(r: &DailyReport) -> String {
         r.baseline_days,
         r.baseline_runs
     ));
-    s.push_str(&chart(
-        "latency",
-        "Latency per path over the day (ms)",
-        &r.latency,
-        day,
+    let factor = r.heat.latency_factor;
+    s.push_str("<h2>Paths by hour, worst first</h2>\n");
+    s.push_str(&palette::legend(factor));
+    s.push_str(&format!(
+        "<div class=\"heat\">{}</div>\n",
+        heatmap_svg::heatmap(&r.heat.paths, factor)
     ));
-    s.push_str(&chart("queues", "Queue depth over the day", &r.queues, day));
-    s.push_str(&table(
-        "Path availability and latency (ms)",
-        &[
-            "Path",
-            "Runs",
-            "Fail",
-            "Avail",
-            "min",
-            "p50",
-            "p95",
-            "max",
-            "Base p50",
-            "Base avail",
-            "Dev",
-        ],
-        r.paths.iter().map(path_cells).collect(),
+    s.push_str(&multiples_svg::multiples(
+        "submit-hosts",
+        "Submit hosts: p95 and availability by hour",
+        &r.heat.submit_hosts,
+        factor,
     ));
+    s.push_str(&multiples_svg::multiples(
+        "retrieve-hosts",
+        "Retrieve hosts: p95 and availability by hour",
+        &r.heat.retrieve_hosts,
+        factor,
+    ));
+    if r.queues.is_empty() {
+        s.push_str("<h2>Queue depth over the day</h2><p>(no queue samples)</p>\n");
+    } else {
+        s.push_str(&chart("queues", "Queue depth over the day", &r.queues, day));
+    }
+    s.push_str(&paths_table(r));
     s.push_str(&table(
         "Hour by hour against the baseline",
         &[

@@ -10,6 +10,9 @@ use serde::Serialize;
 
 use crate::result::{CaseResult, RunSummary, Status};
 
+/// Fewer baseline samples than this: no comparison (too little history).
+pub const MIN_SAMPLES: usize = 3;
+
 /// Nearest-rank percentile of sorted values.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {

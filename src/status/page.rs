@@ -8,7 +8,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::model::{CaseView, Grid, HostRow, MetricView, StatusDoc, VerdictRow};
-use crate::daily_report::render_html::{chart_from, esc};
+use crate::daily_report::escape::esc;
+use crate::daily_report::render_html::chart_from;
 use crate::daily_report::stats::Series;
 use crate::fmt::ms_spaced;
 use crate::result::Status;

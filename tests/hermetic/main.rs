@@ -50,6 +50,7 @@ mod daemon {
     mod process;
 }
 mod daily_report {
+    mod heatmap;
     mod mailrate;
     mod report;
     mod send;

@@ -13,7 +13,13 @@ fn at(day: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, day, h, m, 0).unwrap()
 }
 
-fn rt(id: &str, status: Status, ms: f64, verdict: Option<&str>, t: DateTime<Utc>) -> CaseResult {
+pub(super) fn rt(
+    id: &str,
+    status: Status,
+    ms: f64,
+    verdict: Option<&str>,
+    t: DateTime<Utc>,
+) -> CaseResult {
     CaseResult {
         id: id.into(),
         kind: "roundtrip".into(),
@@ -66,7 +72,7 @@ fn host_case(t: DateTime<Utc>, deferred: f64, status: Status) -> CaseResult {
 const P1: &str = "rndtrip/ims1/mta1/mmp1/pop3";
 const P2: &str = "rndtrip/ims3/mta2/mmp2/imap";
 
-fn summary(
+pub(super) fn summary(
     id: &str,
     t: DateTime<Utc>,
     results: Vec<CaseResult>,
@@ -288,6 +294,8 @@ fn cli_writes_all_four_formats() {
     );
 }
 
+use crate::support::status::chromium;
+
 fn count(hay: &str, needle: &str) -> usize {
     hay.matches(needle).count()
 }
@@ -302,7 +310,7 @@ fn svg<'a>(dom: &'a str, id: &str) -> &'a str {
 }
 
 #[test]
-fn html_renders_in_headless_chromium_with_chart_points() {
+fn html_renders_in_headless_chromium_with_heatmap_and_chart_points() {
     let d = tempfile::tempdir().unwrap();
     fixture(d.path());
     let r = build(d.path());
@@ -319,32 +327,9 @@ fn html_renders_in_headless_chromium_with_chart_points() {
     let page = d.path().join("report.html");
     std::fs::write(&page, &html).unwrap();
     let png = d.path().join("shot.png");
-    let chrome = |extra: &[&str]| {
-        let profile = tempfile::tempdir().unwrap();
-        std::process::Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--window-size=1200,1600",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(extra)
-            .arg(format!("file://{}", page.display()))
-            .output()
-            .expect("chromium must be installed (apt-get install chromium)")
-    };
-    let o = chrome(&[&format!("--screenshot={}", png.display())]);
+    let dom = chromium(&format!("file://{}", page.display()), Some(&png));
     let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
-    assert!(
-        size > 20_000,
-        "screenshot missing or trivial ({size} bytes): {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(size > 20_000, "screenshot trivial ({size} bytes)");
     // HEALTHMON_KEEP_REPORT=DIR keeps the page and screenshot for a look.
     if let Some(keep) = std::env::var_os("HEALTHMON_KEEP_REPORT") {
         let keep = std::path::PathBuf::from(keep);
@@ -352,23 +337,61 @@ fn html_renders_in_headless_chromium_with_chart_points() {
         std::fs::copy(&png, keep.join("report.png")).unwrap();
         std::fs::copy(&page, keep.join("report.html")).unwrap();
     }
-    let o = chrome(&["--dump-dom"]);
-    let dom = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(dom.contains("healthmon daily report"), "{dom:.500}");
 
-    // Latency chart: one polyline per path, one circle per measured run,
-    // one error marker per run that could not measure.
-    let lat = svg(&dom, "latency");
-    assert_eq!(count(lat, "<polyline"), 2);
-    assert_eq!(
-        count(lat, "<circle"),
-        6,
-        "4 runs of P1 + 2 passing runs of P2"
-    );
-    assert_eq!(count(lat, "class=\"err\""), 2);
+    // Heatmap: both paths misbehaved, so a row each, the 50% one first; no
+    // fold. P2's 06:00 (both runs errors) is a 0% cell with its numbers.
+    let heat = svg(&dom, "heatmap");
+    assert_eq!(count(heat, "class=\"row\""), 2);
+    let p2 = heat.find(&format!("data-path=\"{P2}\"")).unwrap();
+    let p1 = heat.find(&format!("data-path=\"{P1}\"")).unwrap();
+    assert!(p2 < p1, "worst first");
+    assert!(!heat.contains("more healthy paths"));
+    assert!(heat.contains("<title>06:00 0.0% of 2 runs, p95 - ms (baseline 800 ms)</title>"));
+    // P1's 06:00 p95 (3000 ms) is over twice 1.5 × its baseline (700 ms).
+    assert!(heat.contains("<title>06:00 100.0% of 2 runs, p95 3000 ms (baseline 700 ms)</title>"));
+    // No case here names a submit or retrieve host: no small multiples.
+    assert!(!dom.contains("class=\"mult\""));
     // Queue chart: active, deferred, hold of mta1, 4 samples each.
     let q = svg(&dom, "queues");
     assert_eq!(count(q, "<polyline"), 3);
     assert_eq!(count(q, "<circle"), 12);
     assert!(dom.contains("<td>store2</td>"));
+    // The table lists the worst path first.
+    let table = &dom[dom.find("Paths, worst first").unwrap()..];
+    assert!(table.find(P2).unwrap() < table.find(P1).unwrap());
+}
+
+#[test]
+fn line_chart_margin_fits_its_longest_y_label() {
+    let day = at(10, 0, 0);
+    let series = vec![healthmon::daily_report::stats::Series {
+        name: "slow".into(),
+        unit: "ms".into(),
+        points: vec![healthmon::daily_report::stats::Point {
+            t: at(10, 6, 0),
+            v: Some(123456.7),
+            status: "pass".into(),
+        }],
+    }];
+    let svg = daily_report::render_html::chart("c", "c", &series, day);
+    let labels: Vec<(f64, usize)> = svg
+        .split("<text x=\"")
+        .skip(1)
+        .filter(|t| t.contains("text-anchor=\"end\""))
+        .map(|t| {
+            let x: f64 = t[..t.find('"').unwrap()].parse().unwrap();
+            let text = &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()];
+            (x, text.chars().count())
+        })
+        .collect();
+    assert_eq!(labels.len(), 3, "{svg}");
+    assert!(
+        labels.iter().any(|(_, n)| *n >= 12),
+        "123456.70 ms: {labels:?}"
+    );
+    // 11 px sans-serif: no character is wider than 7 px.
+    for (x, n) in labels {
+        assert!(x - 7.0 * n as f64 >= 0.0, "label of {n} chars ends at {x}");
+    }
 }
