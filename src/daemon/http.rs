@@ -49,7 +49,7 @@ async fn metrics_auth(State(state): State<SharedState>, req: Request, next: Next
 pub fn render_metrics(state: &SharedState) -> String {
     let mut e = Exposition::default();
     for run in state.latest() {
-        metrics::add_run(&mut e, &run);
+        metrics::add_run(&mut e, &run, None);
     }
     let g = state.read();
     for (job, s) in &g.jobs {

@@ -73,6 +73,7 @@ mod probe {
 mod report {
     mod junit;
     mod logs;
+    mod metrics;
     mod nagios;
     mod roundtrip;
 }
