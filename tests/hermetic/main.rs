@@ -47,6 +47,7 @@ mod cmd {
 }
 mod daemon {
     mod listener;
+    mod metrics;
     mod process;
 }
 mod daily_report {
