@@ -37,7 +37,7 @@ fn scrape(
     let hist = healthmon::status::page::history(&healthmon::status::history(&inp, &doc));
     let page = healthmon::status::page::render(&doc, &hist, healthmon::status::REFRESH_S);
     let api = serde_json::to_string(&doc).unwrap();
-    let metrics = healthmon::daemon::http::render_metrics(state);
+    let metrics = healthmon::daemon::http::render_metrics_at(state, now);
     (page.len(), api.len(), metrics.len())
 }
 

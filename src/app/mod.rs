@@ -11,6 +11,7 @@
 //! - `judge`   — the limits each case is judged against (kept in its result),
 //!   `--warning/--critical`.
 //! - `scrub`   — no account password reaches a report.
+//! - `textfile` — which Prometheus textfile a run's selection writes.
 //! - `retention` — folds per-run results into per-day history, gzips, prunes.
 //! - `once`    — [`run_once`]: lock, select, execute, judge, file reports, alerts.
 
@@ -23,6 +24,7 @@ pub mod remote;
 pub mod retention;
 pub mod scrub;
 pub mod select;
+pub mod textfile;
 
 use std::path::{Path, PathBuf};
 

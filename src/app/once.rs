@@ -92,7 +92,11 @@ pub async fn run_once(req: Request<'_>, events: UnboundedSender<RunEvent>) -> Ou
     };
     let mut report_errors = Vec::new();
     if let Some(dir) = &req.textfile
-        && let Err(e) = report::metrics::write_textfile(dir, &summary)
+        && let Err(e) = report::metrics::write_textfile(
+            dir,
+            &summary,
+            &super::textfile::selection(suites, &req.opts),
+        )
     {
         report_errors.push(format!("textfile: {e}"));
     }

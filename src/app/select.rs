@@ -79,8 +79,7 @@ pub fn rotation_ids(s: &SuiteSpec, minute: u32) -> BTreeSet<String> {
     let Some(rt) = &s.roundtrip else {
         return BTreeSet::new();
     };
-    let slots: BTreeSet<u32> = rt.rotation.iter().map(|r| r.minute).collect();
-    let Some(slot) = crate::case::expand::slot_for_minute(&slots, minute % 60) else {
+    let Some(slot) = slot_in_force(s, minute) else {
         return BTreeSet::new();
     };
     rt.rotation
@@ -106,14 +105,34 @@ pub fn rotation_ids(s: &SuiteSpec, minute: u32) -> BTreeSet<String> {
         .collect()
 }
 
-/// Stable partition: FNV-1a of the id (not std's randomly seeded hasher), so
-/// every machine of a sharded run agrees.
-pub fn in_shard(id: &str, k: u32, n: u32) -> bool {
+/// The rotation slot (a minute of the hour) in force at `minute`, if the
+/// suite has a rotation.
+pub fn slot_in_force(s: &SuiteSpec, minute: u32) -> Option<u32> {
+    let slots: BTreeSet<u32> = s
+        .roundtrip
+        .as_ref()?
+        .rotation
+        .iter()
+        .map(|r| r.minute)
+        .collect();
+    crate::case::expand::slot_for_minute(&slots, minute % 60)
+}
+
+/// FNV-1a (not std's randomly seeded hasher): the same on every machine and
+/// in every release.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= b as u64;
+    for b in bytes {
+        h ^= *b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    h
+}
+
+/// Stable partition by [`stable_hash`] of the id, so every machine of a
+/// sharded run agrees.
+pub fn in_shard(id: &str, k: u32, n: u32) -> bool {
+    let h = stable_hash(id.as_bytes());
     n > 0 && (h % n as u64) as u32 == k.saturating_sub(1)
 }
 

@@ -45,7 +45,7 @@ pub struct Args {
     /// Nagios range on each case's total time in ms (e.g. 15000); replaces the suite's `total` critical.
     #[arg(long, value_name = "RANGE", value_parser = crate::nagios_range::parse)]
     pub critical: Option<crate::nagios_range::Range>,
-    /// Also write Prometheus metrics to DIR/healthmon_<site>.prom (node_exporter textfile collector).
+    /// Also write Prometheus metrics to DIR/healthmon_<site>.prom, or healthmon_<site>_host_<h>.prom etc. for a partial selection (node_exporter textfile collector).
     #[arg(long, value_name = "DIR")]
     pub textfile: Option<PathBuf>,
 }

@@ -45,11 +45,21 @@ async fn metrics_auth(State(state): State<SharedState>, req: Request, next: Next
     }
 }
 
-/// Latest run of every suite plus the daemon's own counters.
+/// Latest run of every suite, each case's last result until stale (see
+/// `state::stale_after`), plus the daemon's own counters.
 pub fn render_metrics(state: &SharedState) -> String {
+    render_metrics_at(state, chrono::Utc::now())
+}
+
+/// [`render_metrics`] as of `now` (what is stale then is left out).
+pub fn render_metrics_at(state: &SharedState, now: chrono::DateTime<chrono::Utc>) -> String {
     let mut e = Exposition::default();
-    for run in state.latest() {
-        metrics::add_run(&mut e, &run);
+    for (run, cases) in state.current_cases(now) {
+        let base = [("site", run.site.clone()), ("suite", run.suite_key())];
+        metrics::add_run_info(&mut e, &run, &base);
+        for r in &cases {
+            metrics::add_case(&mut e, &base, r);
+        }
     }
     let g = state.read();
     for (job, s) in &g.jobs {

@@ -305,7 +305,7 @@ async fn run_suite(
         summary.results.len(),
         summary.worst()
     );
-    state.record(summary);
+    state.record_every(summary, job.case_period());
     code
 }
 

@@ -208,6 +208,39 @@ pub struct Job {
     pub shard: Option<(u32, u32)>,
 }
 
+/// A rotation path comes round once an hour (its slot is a minute of the
+/// hour), however often the rotation job runs.
+pub const ROTATION_CYCLE: Duration = Duration::from_secs(3600);
+
+impl Job {
+    /// How often one of the job's cases is measured: its interval (for a
+    /// cron job the widest of its next gaps between due times), at least
+    /// [`ROTATION_CYCLE`] for a rotation job. The daemon keeps a case's last
+    /// result a few periods (`state::stale_after`).
+    pub fn case_period(&self) -> Duration {
+        let every = match &self.when {
+            When::Every(d) => *d,
+            When::Cron(_) => {
+                let mut t = Local::now();
+                let mut widest = Duration::ZERO;
+                for _ in 0..8 {
+                    let Some(n) = self.when.next_after(t) else {
+                        break;
+                    };
+                    widest = widest.max((n - t).to_std().unwrap_or_default());
+                    t = n;
+                }
+                widest
+            }
+        };
+        if self.spec.rotate {
+            every.max(ROTATION_CYCLE)
+        } else {
+            every
+        }
+    }
+}
+
 /// A validated schedule.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -386,6 +419,24 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_case_period_is_the_interval_and_an_hour_for_a_rotation() {
+        let job = |yaml: &str, when: When| Job {
+            name: "j".into(),
+            when,
+            spec: serde_yaml::from_str(yaml).unwrap(),
+            suites: vec![],
+            shard: None,
+        };
+        let five = Duration::from_secs(300);
+        let every = job("suites: []", When::Every(five));
+        assert_eq!(every.case_period(), five);
+        let cron = job("suites: []", When::parse_cron("*/5 * * * *").unwrap());
+        assert_eq!(cron.case_period(), five);
+        let rotation = job("suites: []\nrotate: true", When::Every(five));
+        assert_eq!(rotation.case_period(), ROTATION_CYCLE);
+    }
     use chrono::TimeZone;
 
     fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Local> {

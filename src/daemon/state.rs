@@ -6,6 +6,10 @@
 //! push a finished summary; readers clone what they render. Memory is bounded
 //! by [`HISTORY_MAX`] runs and [`HISTORY_AGE`] per suite, so it stays flat
 //! over thousands of runs.
+//!
+//! `/metrics` reads each case's last result ([`Inner::cases`]), merged over
+//! runs: a rotation run that did not include a case leaves the full run's
+//! result of it standing until it is stale ([`stale_after`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, RwLock};
@@ -13,13 +17,38 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::result::RunSummary;
+use crate::result::{CaseResult, RunSummary, Status};
 use crate::status::{Alerting, AuthSpec, StatusSource};
 
 /// At most this many runs are kept per suite (24h of 5-minute runs = 288).
 pub const HISTORY_MAX: usize = 300;
 /// Runs older than this are dropped from the history.
 pub const HISTORY_AGE: chrono::Duration = chrono::Duration::hours(24);
+
+/// A run recorded without its job's period ([`DaemonState::record`]) keeps
+/// its cases as a 5-minute job would.
+pub const DEFAULT_PERIOD: Duration = Duration::from_secs(300);
+/// A case's result is stale this many of its job's periods after the run
+/// that measured it…
+pub const STALE_PERIODS: u32 = 3;
+/// …and never sooner than this (a job `every: 1s` whose run takes longer
+/// must not make its cases blink).
+pub const STALE_MIN: Duration = Duration::from_secs(300);
+
+/// How long a case's result stands after the run that measured it, given
+/// how often its job measures it.
+pub fn stale_after(period: Duration) -> chrono::Duration {
+    let d = period.saturating_mul(STALE_PERIODS).max(STALE_MIN);
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// A case's last result (transcript dropped: metrics never show it) and
+/// when it becomes stale.
+#[derive(Debug, Clone)]
+pub struct KeptCase {
+    pub result: Arc<CaseResult>,
+    pub stale_at: DateTime<Utc>,
+}
 
 /// Handle cloned into every route and the scheduler.
 pub type SharedState = Arc<DaemonState>;
@@ -43,6 +72,8 @@ pub struct JobStats {
 pub struct Inner {
     /// Latest finished run per suite name (`RunSummary::suites` joined by `,`).
     pub latest: BTreeMap<String, Arc<RunSummary>>,
+    /// Last result of each case per suite name, by case id, until stale.
+    pub cases: BTreeMap<String, BTreeMap<String, KeptCase>>,
     /// Recent runs per suite, oldest first, bounded.
     pub history: BTreeMap<String, VecDeque<Arc<RunSummary>>>,
     /// Scheduling counters per job name.
@@ -86,10 +117,36 @@ impl DaemonState {
     /// history (transcripts only for cases that did not pass: the page never
     /// shows them, and they were most of a month's memory).
     pub fn record(&self, run: RunSummary) {
+        self.record_every(run, DEFAULT_PERIOD)
+    }
+
+    /// [`record`](Self::record) for a job that measures its cases every
+    /// `period`: each case that ran replaces its last result, which stands
+    /// until [`stale_after`]`(period)` past this run; stale ones go.
+    pub fn record_every(&self, run: RunSummary, period: Duration) {
         let key = run.suite_key();
         let kept = Arc::new(crate::report::history::compact(&run));
+        let stale_at = run.finished_at + stale_after(period);
+        let ran: Vec<(String, KeptCase)> = run
+            .results
+            .iter()
+            .filter(|r| r.status != Status::Skipped)
+            .map(|r| {
+                let mut r = r.clone();
+                r.observation.transcript.clear();
+                let k = KeptCase {
+                    result: Arc::new(r),
+                    stale_at,
+                };
+                (k.result.id.clone(), k)
+            })
+            .collect();
+        let now = run.finished_at;
         let run = Arc::new(run);
         let mut g = self.write();
+        let cases = g.cases.entry(key.clone()).or_default();
+        cases.extend(ran);
+        cases.retain(|_, c| c.stale_at > now);
         g.latest.insert(key.clone(), run.clone());
         let ring = g.history.entry(key).or_default();
         ring.push_back(kept);
@@ -118,6 +175,29 @@ impl DaemonState {
     /// Latest run of every suite (cloned handles).
     pub fn latest(&self) -> Vec<Arc<RunSummary>> {
         self.read().latest.values().cloned().collect()
+    }
+
+    /// Per suite: its latest run and the last result of every case not
+    /// stale at `now`, by case id.
+    pub fn current_cases(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Vec<(Arc<RunSummary>, Vec<Arc<CaseResult>>)> {
+        let g = self.read();
+        g.latest
+            .iter()
+            .map(|(k, run)| {
+                let fresh = g
+                    .cases
+                    .get(k)
+                    .into_iter()
+                    .flat_map(|c| c.values())
+                    .filter(|c| c.stale_at > now)
+                    .map(|c| c.result.clone())
+                    .collect();
+                (run.clone(), fresh)
+            })
+            .collect()
     }
 
     /// History of one suite, oldest first.

@@ -10,6 +10,7 @@ pub mod json;
 pub mod junit;
 pub mod junit_attrs;
 pub mod metrics;
+pub mod metrics_host;
 pub mod nagios;
 pub mod qmonitor;
 pub mod systest;

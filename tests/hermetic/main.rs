@@ -47,6 +47,7 @@ mod cmd {
 }
 mod daemon {
     mod listener;
+    mod metrics;
     mod process;
 }
 mod daily_report {
@@ -74,6 +75,7 @@ mod probe {
 mod report {
     mod junit;
     mod logs;
+    mod metrics;
     mod nagios;
     mod roundtrip;
 }

@@ -32,18 +32,26 @@ fn textfile_of_a_real_run_passes_promtool() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    // Atomic rename: only the final file, no temp leftovers.
-    assert_eq!(names, vec!["healthmon_local.prom".to_string()]);
-    let text = std::fs::read_to_string(tf.join("healthmon_local.prom")).unwrap();
+    // Atomic rename: only the final file, no temp leftovers. An `--only`
+    // run is a part of the suite: its file is named by its filter's hash.
+    assert_eq!(names.len(), 1, "{names:?}");
+    let filter = names[0]
+        .strip_prefix("healthmon_local_filter_")
+        .and_then(|n| n.strip_suffix(".prom"))
+        .unwrap_or_else(|| panic!("{names:?}"));
+    let text = std::fs::read_to_string(tf.join(&names[0])).unwrap();
     promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
+    let base = format!(r#"site="local",suite="local",selection="filter={filter}""#);
     for want in [
-        r#"healthmon_probe_success{site="local",suite="local",case="rndtrip/ims1/mta1/mmp1/pop3",kind="roundtrip",component="roundtrip"}"#,
-        r#"phase="delivery"}"#,
-        "healthmon_tls_cert_expiry_timestamp_seconds{",
-        "healthmon_check_state{",
-        "healthmon_last_run_timestamp_seconds{site=\"local\",suite=\"local\"}",
+        format!(
+            r#"healthmon_probe_success{{{base},case="rndtrip/ims1/mta1/mmp1/pop3",kind="roundtrip",component="roundtrip"}}"#
+        ),
+        r#"phase="delivery"}"#.to_string(),
+        "healthmon_tls_cert_expiry_timestamp_seconds{".to_string(),
+        "healthmon_check_state{".to_string(),
+        format!("healthmon_last_run_timestamp_seconds{{{base}}}"),
     ] {
-        assert!(text.contains(want), "missing {want}:\n{text}");
+        assert!(text.contains(&want), "missing {want}:\n{text}");
     }
     // No sample timestamps: `name{labels} value` only; no secrets, no ids.
     for l in text.lines().filter(|l| !l.starts_with('#')) {
