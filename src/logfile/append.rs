@@ -74,8 +74,9 @@ pub fn append(path: &Path, records: &[u8]) -> io::Result<()> {
     }
     let (mut f, created) = open(path)?;
     let r = append_file(&mut f, path, records);
-    if r.is_err() && created {
-        // Leave no empty file behind: the directory looks as before.
+    if r.is_err() && created && f.metadata().is_ok_and(|m| m.len() == 0) {
+        // Leave no empty file behind: the directory looks as before (not
+        // when another writer has appended to the file we created).
         let _ = std::fs::remove_file(path);
     }
     r
@@ -88,7 +89,15 @@ pub fn open(path: &Path) -> io::Result<(File, bool)> {
     match o.open(path) {
         Ok(f) => Ok((f, false)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            o.create_new(true).open(path).map(|f| (f, true))
+            match o.clone().create_new(true).open(path) {
+                Ok(f) => Ok((f, true)),
+                // Another writer created it between our two opens: append
+                // to theirs (failing here would lose this record).
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    o.open(path).map(|f| (f, false))
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     }
