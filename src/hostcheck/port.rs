@@ -68,6 +68,10 @@ pub async fn check(spec: &PortSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
             let days = (na - chrono::Utc::now().timestamp()) as f64 / 86400.0;
             obs.metric("cert_days", days, "");
             obs.fact("cert_not_after", crate::probe::tls::date(na));
+            // Unix seconds, as the round-trip probes record it: exported as
+            // healthmon_tls_cert_expiry_timestamp_seconds (alert rules
+            // subtract time(); a days-left gauge would go stale).
+            obs.fact("tls_cert_not_after", na.to_string());
             let warn = spec
                 .cert_expiry_warning_days
                 .or(ep.tls_options.expiry_warning_days)

@@ -54,6 +54,12 @@ async fn banner_and_certificate_days_match_the_site() {
         "{} vs {days}",
         metric(&o, "cert_days")
     );
+    // The notAfter in unix seconds (what the Prometheus expiry gauge exports).
+    assert_eq!(
+        o.observation.facts.get("tls_cert_not_after"),
+        Some(&end.timestamp().to_string()),
+        "{o:?}"
+    );
     let o = run(
         &suite,
         "mta1",
