@@ -96,6 +96,13 @@ const ROWS: &[Row] = &[
         "How far a replica's contextCSN is behind this provider's, seconds."),
     row("port", Exact("latency"), "ms", "healthmon_host_port_latency_seconds", None,
         "Time to connect (and read the banner) of the port check, seconds."),
+    // The central monitor's pull of a host's agent (`agent/<host>` cases).
+    row("agent", Exact("pull_ms"), "ms", "healthmon_agent_pull_duration_seconds", None,
+        "Time the central monitor took to pull the host's agent, seconds."),
+    row("agent", Exact("pull_bytes"), "bytes", "healthmon_agent_pull_bytes", None,
+        "Size of the agent's answer to the central monitor's pull, bytes."),
+    row("agent", Exact("age_s"), "s", "healthmon_agent_results_age_seconds", None,
+        "Age of the agent's latest host-check run when pulled, seconds (alert when it grows: the agent stopped running its checks)."),
 ];
 
 /// Facts (strings) that carry a number worth a gauge: (check, fact, unit, family, help).

@@ -238,6 +238,15 @@ fn host_measurements_are_gauges_in_base_units() {
             ],
             &[],
         ),
+        host_result(
+            "agent",
+            &[
+                ("pull_ms", 12.5, "ms"),
+                ("pull_bytes", 2048.0, "bytes"),
+                ("age_s", 95.0, "s"),
+            ],
+            &[],
+        ),
         // A unit a row does not expect is not exported under that row.
         host_result("port", &[("latency", 2.0, "s")], &[]),
     ];
@@ -365,6 +374,9 @@ fn host_measurements_are_gauges_in_base_units() {
             "",
             90.0,
         ),
+        ("healthmon_agent_pull_duration_seconds", "agent", "", 0.0125),
+        ("healthmon_agent_pull_bytes", "agent", "", 2048.0),
+        ("healthmon_agent_results_age_seconds", "agent", "", 95.0),
     ] {
         let series = format!("{family}{{{}}}", l(check, extra));
         assert_eq!(value(&t, &series), want, "{series}");
