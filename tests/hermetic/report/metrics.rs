@@ -388,3 +388,23 @@ fn host_measurements_are_gauges_in_base_units() {
         assert!(!t.contains(bad), "{bad} in\n{t}");
     }
 }
+
+/// The example alert rules shipped in etc/ are valid for Prometheus.
+#[test]
+fn example_rules_pass_promtool() {
+    let rules =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/prometheus/healthmon-rules.yml");
+    let out = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("promtool (apt-get install prometheus; tests/run does)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SUCCESS: 3 rules found"), "{text}");
+}

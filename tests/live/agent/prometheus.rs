@@ -149,6 +149,20 @@ fn prometheus_scrapes_agents_and_two_sharded_central_monitors_and_the_rule_fires
             "{h}"
         );
     }
+    // Every agent's pull is measured by the central shards: the age of its
+    // results, under the example rules' staleness bound.
+    let ages = wait_for(Duration::from_secs(30), || {
+        let r = query(
+            &prom,
+            "healthmon_agent_results_age_seconds{job=\"healthmon-central\"}",
+        );
+        (r.len() == HOSTS.len()).then_some(r)
+    })
+    .unwrap_or_else(|| panic!("no agent age from the central shards: {}", log()));
+    for s in &ages {
+        let v: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+        assert!((0.0..900.0).contains(&v), "{s}");
+    }
     // store2's agent stops: the example rule fires for agent/store2.
     let i = running.iter().position(|a| a.host == "store2").unwrap();
     drop(running.remove(i));
