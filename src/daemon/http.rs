@@ -92,6 +92,26 @@ pub fn render_metrics_at(state: &SharedState, now: chrono::DateTime<chrono::Utc>
             l(),
             if s.running { 1.0 } else { 0.0 },
         );
+        // Per job, not per suite: a rotation job keeps the suite's last-run
+        // time fresh while the full run may have stopped finishing.
+        if let Some(t) = s.last_finished {
+            e.add(
+                "healthmon_job_last_finished_timestamp_seconds",
+                "gauge",
+                "Unix time the job's last run finished.",
+                l(),
+                t.timestamp_millis() as f64 / 1000.0,
+            );
+        }
+        if let Some(code) = s.last_exit {
+            e.add(
+                "healthmon_job_last_exit_code",
+                "gauge",
+                "Exit code of the job's last run: 0 all passed, 1 a case failed, 2 a case could not run, 3 invalid configuration, 4 healthmon failed (README, Exit codes).",
+                l(),
+                code as f64,
+            );
+        }
     }
     for (result, n) in [("ok", g.reloads_ok), ("failed", g.reloads_failed)] {
         e.add(

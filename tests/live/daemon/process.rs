@@ -43,6 +43,24 @@ fn daemon_schedules_serves_metrics_reloads_and_stops() {
         "{m}"
     );
     assert!(m.contains(r#"healthmon_job_runs_total{job="fast"}"#), "{m}");
+    // Per job: how its last run ended and when (the port check passes: 0).
+    assert!(
+        m.contains("healthmon_job_last_exit_code{job=\"fast\"} 0\n"),
+        "{m}"
+    );
+    let finished: f64 = m
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(r#"healthmon_job_last_finished_timestamp_seconds{job="fast"} "#)
+        })
+        .unwrap_or_else(|| panic!("no last-finished time: {m}"))
+        .parse()
+        .unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - 120.0..=now + 1.0).contains(&finished),
+        "{finished} vs {now}"
+    );
     promtool_check(&m).unwrap_or_else(|e| panic!("promtool: {e}\n{m}"));
     // Results were written like a `healthmon run` (reports dir of the schedule).
     assert!(d.path().join("reports/last-run.json").is_file());
