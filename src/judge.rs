@@ -34,16 +34,31 @@ pub fn judge(obs: &Observation, thresholds: &Thresholds) -> (Status, String) {
             }
         }
     }
-    // A site that stopped signing (or whose signature breaks on the way) is
-    // a warning before it is a deliverability outage (probe::signed).
-    if let Some(f) = obs.facts.get("dkim").filter(|f| !f.starts_with("pass")) {
-        if worst == Status::Pass {
-            worst = Status::Warning;
+    // A site that stopped signing (or whose signature breaks on the way),
+    // sends from an address its SPF refuses or fails DMARC is a warning
+    // before it is a deliverability outage (probe::signed).
+    for (name, bad) in AUTH_WARNINGS {
+        if let Some(f) = obs.facts.get(*name).filter(|f| bad(f)) {
+            if worst == Status::Pass {
+                worst = Status::Warning;
+            }
+            lines.push(format!("{name} {f}"));
         }
-        lines.push(format!("dkim {f}"));
     }
     (worst, lines.join("; "))
 }
+
+/// External-side authentication facts and which of their values warn; the
+/// fact's name leads the message line, which isolation reads as the
+/// component (`isolate::rules`). SPF neutral/none is no claim either way.
+type Bad = fn(&str) -> bool;
+const AUTH_WARNINGS: &[(&str, Bad)] = &[
+    ("dkim", |f| !f.starts_with("pass")),
+    ("spf", |f| {
+        f.starts_with("fail") || f.starts_with("softfail")
+    }),
+    ("dmarc", |f| f.starts_with("fail")),
+];
 
 /// Every measured value of `phase` with the name the message gives it: each
 /// recorded occurrence (a roundtrip has two `connect`s, one per side — each
@@ -236,6 +251,75 @@ mod tests {
         for (name, t, st, msg) in cases {
             let (s, m) = judge(&obs(&rt), &th(t));
             assert_eq!((s, m.as_str()), (*st, *msg), "{name}");
+        }
+    }
+
+    /// External-side authentication: a non-pass DKIM, an SPF fail or
+    /// softfail and a DMARC fail warn, each named by its fact; SPF
+    /// neutral/none and DMARC none do not.
+    #[test]
+    fn authentication_facts_warn() {
+        let judged = |facts: &[(&str, &str)]| {
+            let mut o = Observation::default();
+            for (k, v) in facts {
+                o.fact(k, *v);
+            }
+            judge(&o, &Thresholds::default())
+        };
+        for (facts, st, msg) in [
+            (
+                &[
+                    ("spf", "pass ip=127.1.1.1 domain=example.test"),
+                    ("dmarc", "pass (dkim aligned)"),
+                ][..],
+                Status::Pass,
+                "",
+            ),
+            (
+                &[(
+                    "spf",
+                    "neutral: 10.0.0.1 not allowed by v=spf1 (no mechanism matched)",
+                )][..],
+                Status::Pass,
+                "",
+            ),
+            (
+                &[
+                    ("spf", "none: no envelope sender domain (Return-Path)"),
+                    ("dmarc", "none: the probe has no From domain"),
+                ][..],
+                Status::Pass,
+                "",
+            ),
+            (
+                &[("spf", "fail: 10.0.0.1 not allowed by v=spf1 -all (-all)")][..],
+                Status::Warning,
+                "spf fail: 10.0.0.1 not allowed by v=spf1 -all (-all)",
+            ),
+            (
+                &[("spf", "softfail: x")][..],
+                Status::Warning,
+                "spf softfail: x",
+            ),
+            (
+                &[(
+                    "dmarc",
+                    "fail: neither DKIM nor SPF aligned with example.test (p=reject)",
+                )][..],
+                Status::Warning,
+                "dmarc fail: neither DKIM nor SPF aligned with example.test (p=reject)",
+            ),
+            (
+                &[
+                    ("dkim", "missing: x"),
+                    ("spf", "fail: y"),
+                    ("dmarc", "fail: z"),
+                ][..],
+                Status::Warning,
+                "dkim missing: x; spf fail: y; dmarc fail: z",
+            ),
+        ] {
+            assert_eq!(judged(facts), (st, msg.to_string()), "{facts:?}");
         }
     }
 

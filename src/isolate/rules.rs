@@ -655,12 +655,12 @@ pub fn decide(f: &Failure, ev: &Evidence, t: &Topology) -> Candidate {
                 Suspected,
             )
         }
-        // The site's signature missing or broken at the external side: the
-        // MTA that let the probe out unsigned (lb: its backends cannot be
-        // told apart here, so lb is named).
-        Stage::Slow if f.phase == "dkim" => cand(
+        // The site's signature missing or broken, SPF refusing or DMARC
+        // failing at the external side: the MTA that let the probe out that
+        // way (lb: its backends cannot be told apart here, so lb is named).
+        Stage::Slow if matches!(f.phase.as_str(), "dkim" | "spf" | "dmarc") => cand(
             &f.submit,
-            "dkim",
+            &f.phase,
             f.message.clone(),
             vec![case_line],
             Suspected,

@@ -604,6 +604,37 @@ fn slow_retrieve_side_connect_blames_the_retrieve_host_not_smtp() {
     assert_eq!(f("retrieve 12.3s > warning 10s"), "retrieve");
 }
 
+/// An SPF or DMARC warning from the external side names the MTA that let
+/// the probe out, with the fact as the component (as DKIM's does).
+#[test]
+fn spf_and_dmarc_warnings_name_the_submitting_mta() {
+    let r = matrix(&|_, _, _, _, _| None);
+    for (msg, component) in [
+        ("dkim missing: no DKIM-Signature", "dkim"),
+        (
+            "spf fail: 127.1.1.9 not allowed by v=spf1 ip4:127.1.1.1 -all (-all)",
+            "spf",
+        ),
+        (
+            "dmarc fail: neither DKIM nor SPF aligned with example.test (p=reject)",
+            "dmarc",
+        ),
+    ] {
+        let mut c = r[0].clone();
+        c.status = Status::Warning;
+        c.message = msg.into();
+        let v = run(&[c.clone()], &[]);
+        let v = only(&v);
+        assert_eq!(v.protocol, component, "{v:#?}");
+        assert_eq!(
+            v.key(),
+            format!("{}/{component}", c.label("submit")),
+            "{v:#?}"
+        );
+        assert_eq!(v.reason, msg, "{v:#?}");
+    }
+}
+
 /// One machine as MTA and MMP: a POP3 connect error on it is the retrieve
 /// side's (the error's protocol says so), whatever the phase is called.
 #[test]

@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod banner;
 pub mod dkim;
+pub mod dmarc;
 pub mod imap;
 pub mod imap_parse;
 pub mod ldap;
@@ -20,6 +21,7 @@ pub mod route;
 pub mod security;
 pub mod signed;
 pub mod smtp;
+pub mod spf;
 pub mod tls;
 pub mod tls_verify;
 pub mod wire;

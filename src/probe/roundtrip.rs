@@ -142,9 +142,11 @@ async fn run_inner(
     if rt.route != crate::case::Route::Inbound {
         mark_internet_hops(&plan.sender, obs);
     }
-    // What left the site is checked for the site's signature at the other end.
-    if let (crate::case::Route::Outbound { .. }, Some(d)) = (&rt.route, &suite.dkim) {
-        super::signed::record(&got.raw, &parsed, d, obs);
+    // What left the site is checked at the other end against what the site
+    // publishes (DKIM key, SPF, DMARC).
+    let published = super::signed::Published::of(suite);
+    if matches!(rt.route, crate::case::Route::Outbound { .. }) && published.any() {
+        super::signed::record(&got.raw, &parsed, &published, obs);
     }
     Ok(())
 }

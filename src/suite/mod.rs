@@ -6,6 +6,7 @@ pub mod agent;
 pub mod alerting;
 pub mod checks;
 pub mod diag;
+pub mod dmarc;
 pub mod duration;
 pub mod limit;
 pub mod load;
@@ -16,6 +17,7 @@ pub mod proto;
 pub mod render;
 pub mod resolve;
 pub mod source;
+pub mod spf;
 pub mod suggest;
 pub mod validate;
 

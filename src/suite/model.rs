@@ -45,6 +45,14 @@ pub struct SuiteSpec {
     /// for a valid DKIM signature at the external side.
     #[serde(default)]
     pub dkim: Option<DkimSpec>,
+    /// The site's SPF record: outbound probes are checked against it at the
+    /// external side (`suite::spf`; no DNS).
+    #[serde(default)]
+    pub spf: Option<SpfSpec>,
+    /// The site's DMARC record: the From domain aligned with a passing DKIM
+    /// or SPF domain, checked at the external side.
+    #[serde(default)]
+    pub dmarc: Option<DmarcSpec>,
     /// Negative expectations: things the site must refuse.
     #[serde(default)]
     pub security: Vec<SecuritySpec>,
@@ -494,4 +502,23 @@ pub struct DkimSpec {
     pub domain: String,
     pub selector: String,
     pub key_file: PathBuf,
+}
+
+/// The SPF record published for `domain` (the envelope sender's), as its
+/// TXT text: `v=spf1 ip4:… -all`, DNS-free mechanisms only.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpfSpec {
+    pub domain: String,
+    pub record: String,
+}
+
+/// The DMARC record published at `_dmarc.<domain>`, as its TXT text. The
+/// domain is also taken as the organizational domain for relaxed alignment
+/// (healthmon has no public suffix list).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DmarcSpec {
+    pub domain: String,
+    pub record: String,
 }

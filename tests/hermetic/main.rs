@@ -71,6 +71,7 @@ mod probe {
     }
     mod security;
     mod smtp;
+    mod spf;
 }
 mod report {
     mod junit;

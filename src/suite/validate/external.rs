@@ -20,6 +20,22 @@ pub(super) fn check(c: &mut Ctx<'_>) {
     if let Some(k) = &s.dkim {
         dkim(c, k);
     }
+    if let Some(x) = &s.spf {
+        published(
+            c,
+            "spf",
+            &x.domain,
+            crate::suite::spf::parse(&x.record).err(),
+        );
+    }
+    if let Some(x) = &s.dmarc {
+        published(
+            c,
+            "dmarc",
+            &x.domain,
+            crate::suite::dmarc::parse(&x.record).err(),
+        );
+    }
     let Some(rt) = &s.roundtrip else { return };
     for (i, o) in rt.outbound.iter().enumerate() {
         outbound(c, &join_index("roundtrip.outbound", i), o);
@@ -108,6 +124,20 @@ fn dkim(c: &mut Ctx<'_>, k: &DkimSpec) {
             format!("key file `{}` does not exist", k.key_file.display()),
             Some("the TXT record's text, e.g. opendkim-genkey's <selector>.txt".into()),
         );
+    }
+}
+
+/// `spf:` / `dmarc:`: a domain and a record healthmon can evaluate without
+/// DNS.
+fn published(c: &mut Ctx<'_>, p: &str, domain: &str, bad: Option<String>) {
+    if domain.trim().is_empty() {
+        c.err(&join_key(p, "domain"), "domain is empty", None);
+    }
+    if let Some(e) = bad {
+        let hint = e.contains("needs DNS").then(|| {
+            "healthmon does no DNS: write the addresses it stands for as ip4:/ip6:".to_string()
+        });
+        c.err(&join_key(p, "record"), e, hint);
     }
 }
 

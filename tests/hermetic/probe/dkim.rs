@@ -167,6 +167,7 @@ fn ed25519_signatures_verify_and_tampering_fails() {
 /// cannot be used.
 #[test]
 fn outbound_facts_name_the_signature_and_the_receivers_results() {
+    use healthmon::probe::signed::Published;
     use healthmon::result::Observation;
     use healthmon::suite::model::DkimSpec;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim");
@@ -182,8 +183,15 @@ fn outbound_facts_name_the_signature_and_the_receivers_results() {
         selector: sel.into(),
         key_file: dir.join(key),
     };
+    let record = |spec: &DkimSpec, o: &mut Observation| {
+        let p = Published {
+            dkim: Some(spec),
+            ..Default::default()
+        };
+        healthmon::probe::signed::record(raw.as_bytes(), &msg, &p, o);
+    };
     let mut o = Observation::default();
-    healthmon::probe::signed::record(raw.as_bytes(), &msg, &spec("hm", "hm.txt"), &mut o);
+    record(&spec("hm", "hm.txt"), &mut o);
     assert_eq!(o.facts["dkim"], "pass d=example.test s=hm");
     let ar = &o.facts["authentication_results"];
     assert!(
@@ -192,7 +200,7 @@ fn outbound_facts_name_the_signature_and_the_receivers_results() {
     );
 
     let mut o = Observation::default();
-    healthmon::probe::signed::record(raw.as_bytes(), &msg, &spec("s2", "hm.txt"), &mut o);
+    record(&spec("s2", "hm.txt"), &mut o);
     assert!(
         o.facts["dkim"].starts_with("missing: no DKIM-Signature of d=example.test s=s2"),
         "{:?}",
@@ -200,7 +208,7 @@ fn outbound_facts_name_the_signature_and_the_receivers_results() {
     );
 
     let mut o = Observation::default();
-    healthmon::probe::signed::record(raw.as_bytes(), &msg, &spec("hm", "no-such.txt"), &mut o);
+    record(&spec("hm", "no-such.txt"), &mut o);
     assert!(
         o.facts["dkim"].starts_with("fail: key file "),
         "{:?}",

@@ -2,7 +2,8 @@
 //! `suites/local-b.yaml`'s outbound paths (a customer submits through lb,
 //! mta1, mta2 to ext1@remote.test, read back from rstore) and its echo path
 //! (through the reflector echo@remote.test back to ims2) pass on the
-//! healthy site with the Internet hop in their per-hop delays; each outbound
+//! healthy site with the Internet hop in their per-hop delays (and outbound
+//! probes with SPF and DMARC passing at the external side); each outbound
 //! fault is named on the MTA that holds the probe, with the remote side's
 //! reply; a repaired site passes again.
 
@@ -43,6 +44,23 @@ fn outbound_and_echo_paths_pass_with_the_internet_hop() {
             assert_eq!(route, Some("outbound"));
             assert_eq!(crossed, Some("2"), "{}: site MTA → rmx", r.id);
             assert_eq!(hops.last(), Some(&"rstore.remote.test"), "{}", r.id);
+            // The MTA that handed it over is one the site's SPF record
+            // lists (mta1 sends from 127.1.1.1, mta2 from 127.1.1.2; lb
+            // either), and DMARC is aligned both ways.
+            let spf = o.facts.get("spf").map(String::as_str).unwrap_or("");
+            let want: &[&str] = match r.label("submit") {
+                "mta1" => &["127.1.1.1"],
+                "mta2" => &["127.1.1.2"],
+                _ => &["127.1.1.1", "127.1.1.2"],
+            };
+            assert!(
+                want.iter()
+                    .any(|ip| spf == format!("pass ip={ip} domain=example.test")),
+                "{}: spf {spf}",
+                r.id
+            );
+            let dmarc = o.facts.get("dmarc").map(String::as_str);
+            assert_eq!(dmarc, Some("pass (dkim, spf aligned)"), "{}", r.id);
         } else {
             assert_eq!(route, Some("echo"));
             assert_eq!(crossed, Some("2,3"), "{}: out to rmx and back", r.id);
@@ -137,7 +155,8 @@ fn remote_refusal_is_named_on_the_mta_with_the_remote_reply() {
 /// Healthy: every outbound probe carries the site's valid signature
 /// (`dkim:` in suites/local-b.yaml names OpenDKIM's published key). With
 /// signing off on mta1, its outbound cases are warnings that say so and
-/// `mta1/dkim` is named; mta2's still pass; repaired, all pass.
+/// `mta1/dkim` is named (DMARC still passes, aligned by SPF); mta2's still
+/// pass; repaired, all pass.
 #[test]
 fn a_site_that_stops_signing_is_a_warning_on_that_mta() {
     let _g = site::site_b_exclusive();
@@ -163,6 +182,9 @@ fn a_site_that_stops_signing_is_a_warning_on_that_mta() {
             if r.id.contains("/mta1/") {
                 assert_eq!(r.status, Status::Warning, "{info}");
                 assert!(r.message.contains("the site did not sign"), "{info}");
+                // DMARC still passes on SPF alone.
+                let dmarc = r.observation.facts.get("dmarc").map(String::as_str);
+                assert_eq!(dmarc, Some("pass (spf aligned)"), "{info}");
             } else {
                 assert_eq!(r.status, Status::Pass, "{info}");
             }
