@@ -130,7 +130,25 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
     }
     obs.phase("search", ms(t));
     obs.metric("accounts_found", found as f64, "");
-    let latency = ms(t_all);
+    let mut latency = ms(t_all);
+    let over = |l: f64| {
+        spec.critical.is_some_and(|c| l > c.ms()) || spec.warning.is_some_and(|w| l > w.ms())
+    };
+    if over(latency) {
+        // One slow sample is not a slow directory (a scheduler hiccup, a
+        // checkpoint): confirm with a second timed pass over a new
+        // connection and judge the faster one, so only a latency that
+        // holds is reported. Both are kept as facts.
+        let again = remeasure(&ep, spec, &password, ctx, ctx.step_timeout).await;
+        obs.fact("latency_first_ms", format!("{latency:.0}"));
+        match again {
+            Ok(l) => {
+                obs.fact("latency_confirm_ms", format!("{l:.0}"));
+                latency = latency.min(l);
+            }
+            Err(e) => obs.fact("latency_confirm_ms", format!("not measured: {}", e.message)),
+        }
+    }
     obs.metric("latency", latency, "ms");
     let shown = Dur(Duration::from_millis(latency as u64));
     if let Some(c) = spec.critical.filter(|c| latency > c.ms()) {
@@ -168,6 +186,38 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         s.close().await;
     }
     CheckOutcome::judged(obs, &f)
+}
+
+/// Connect, bind and look up every account again, timed (results already
+/// judged by the first pass).
+async fn remeasure(
+    ep: &Endpoint,
+    spec: &LdapSpec,
+    password: &Option<crate::secret::Secret>,
+    ctx: &super::Ctx<'_>,
+    step: Duration,
+) -> Result<f64, ProbeError> {
+    let t = Instant::now();
+    let mut s = Session::open(ep, step).await?;
+    let bound = match (&spec.bind_dn, password) {
+        (Some(dn), Some(pw)) => s.bind(dn, pw.expose()).await,
+        _ => s.bind("", "").await,
+    };
+    if let Err(e) = bound {
+        s.close().await;
+        return Err(e);
+    }
+    let want = ["1.1".to_string()];
+    for (name, acct) in &ctx.suite.accounts {
+        let login = ctx.suite.login(name).unwrap_or_default();
+        let filter = spec.filter_for(&acct.address, &login);
+        if let Err(e) = s.search(&spec.base, Scope::Subtree, &filter, &want).await {
+            s.close().await;
+            return Err(e);
+        }
+    }
+    s.close().await;
+    Ok(ms(t))
 }
 
 /// Compare each replica's contextCSN with ours: lag beyond `max` or an
