@@ -18,7 +18,7 @@ pub fn roundtrip_id(
     retrieve: &str,
     proto: RetrProto,
 ) -> String {
-    let sub = submit_part(submit, via, Proto::Smtp);
+    let sub = submit_part(submit, via, usual_via(true));
     format!("rndtrip/{account}/{sub}/{retrieve}/{}", proto.as_str())
 }
 
@@ -35,9 +35,16 @@ fn submit_part(submit: &str, via: Proto, usual: Proto) -> String {
 /// Inbound probes come in like mail from the Internet (smtp); outbound and
 /// echo probes leave as a customer's mail does (submission with AUTH).
 fn default_via(r: &Route) -> Proto {
-    match r {
-        Route::Inbound => Proto::Smtp,
-        _ => Proto::Submission,
+    usual_via(matches!(r, Route::Inbound))
+}
+
+/// The usual submission endpoint of a route, left out of its case ids:
+/// smtp inbound, submission for mail customers send out.
+fn usual_via(inbound: bool) -> Proto {
+    if inbound {
+        Proto::Smtp
+    } else {
+        Proto::Submission
     }
 }
 
@@ -57,11 +64,11 @@ fn route_id(
     match r {
         Route::Inbound => roundtrip_id(account, submit, via, retrieve, proto),
         Route::Outbound { from } => {
-            let sub = submit_part(submit, via, Proto::Submission);
+            let sub = submit_part(submit, via, default_via(r));
             format!("outbound/{from}/{sub}/{account}/{p}")
         }
         Route::Echo { from, reflector } => {
-            let sub = submit_part(submit, via, Proto::Submission);
+            let sub = submit_part(submit, via, default_via(r));
             format!("echo/{from}/{sub}/{reflector}/{retrieve}/{p}")
         }
     }
