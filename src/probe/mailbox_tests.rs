@@ -24,9 +24,21 @@ static OLD: LazyLock<String> = LazyLock::new(|| KEY.mint(CASE, SITE));
 fn msg(headers: &str, body: &str) -> Vec<u8> {
     format!("From: a@b\r\n{headers}Subject: x\r\n\r\n{body}\r\n").into_bytes()
 }
-/// A real probe message of `token` and `case`, as a round trip sends it.
+/// A real probe message of `token` and `case`, as a round trip sends it:
+/// built once, so that two calls give the same bytes (its Date header is the
+/// clock's, and a second boundary between two builds must not make "the
+/// same message delivered twice" two different messages).
 fn probe(token: &str, case: &str) -> Vec<u8> {
-    probe_msg::build_message(token, case, "hm@monitor.example.test", "u@example.test").unwrap()
+    type Built = std::collections::HashMap<(String, String), Vec<u8>>;
+    static BUILT: LazyLock<std::sync::Mutex<Built>> = LazyLock::new(Default::default);
+    let mut built = BUILT.lock().unwrap();
+    built
+        .entry((token.to_owned(), case.to_owned()))
+        .or_insert_with(|| {
+            probe_msg::build_message(token, case, "hm@monitor.example.test", "u@example.test")
+                .unwrap()
+        })
+        .clone()
 }
 fn user_mail() -> Vec<u8> {
     msg("", "hello")

@@ -44,16 +44,27 @@ where
 }
 
 /// Message number / UID `n`: a real probe message of `(token, case)`, else
-/// a user's message (with a body line that needs dot-stuffing).
+/// a user's message (with a body line that needs dot-stuffing). A probe is
+/// built once per `(token, case)`: a copy delivered twice is the same bytes,
+/// whatever second the clock gives its Date header.
 fn message(n: u64, probe: Option<(&str, &str)>) -> Vec<u8> {
+    type Built = std::collections::HashMap<(String, String), Vec<u8>>;
+    static BUILT: std::sync::LazyLock<std::sync::Mutex<Built>> =
+        std::sync::LazyLock::new(Default::default);
     if let Some((tok, case)) = probe {
-        return healthmon::probe::probe_msg::build_message(
-            tok,
-            case,
-            "healthmon@monitor.example.test",
-            "user@example.test",
-        )
-        .unwrap();
+        let mut built = BUILT.lock().unwrap();
+        return built
+            .entry((tok.to_owned(), case.to_owned()))
+            .or_insert_with(|| {
+                healthmon::probe::probe_msg::build_message(
+                    tok,
+                    case,
+                    "healthmon@monitor.example.test",
+                    "user@example.test",
+                )
+                .unwrap()
+            })
+            .clone();
     }
     format!(
         "From: someone@example.test\r\nSubject: message {n}\r\nMessage-ID: <{n}@x>\r\n\
