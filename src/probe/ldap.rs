@@ -10,7 +10,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, ResultEntry, Scope, SearchEntry};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, ResultEntry, Scope, SearchEntry, StdStream};
+
+use crate::probe::capped_relay::{self, Relay};
 
 use crate::result::{ErrorKind, Observation, ProbeError};
 use crate::secret::Secret;
@@ -90,24 +92,59 @@ pub struct Session {
     ldap: Ldap,
     ep: Endpoint,
     step: Duration,
+    /// Between ldap3 and the server: caps what the server may send. Dropped
+    /// with the session, which closes the connection under ldap3 too.
+    relay: Relay,
+    _driver: Driver,
+}
+
+/// Most bytes one session takes from a server (replies, TLS included).
+/// ldap3 holds a PDU whole and re-parses it on every read; 1000 entries of
+/// a few kB fit, a PDU announcing 100 MB does not.
+pub const MAX_SESSION_BYTES: u64 = 4 << 20;
+
+/// The task driving the connection, aborted when the session goes: ldap3's
+/// `drive!` detaches it, and a detached driver outlives a timed-out
+/// operation.
+struct Driver(tokio::task::JoinHandle<()>);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Session {
     /// Connect within `step`, the connection driven on the runtime.
     pub async fn open(ep: &Endpoint, step: Duration) -> Result<Session, ProbeError> {
-        let ldap = guarded(ep, "connect", connect(ep, step)).await?;
+        let (ldap, relay, driver) = guarded(ep, "connect", connect(ep, step)).await?;
         Ok(Session {
             ldap,
             ep: ep.clone(),
             step,
+            relay,
+            _driver: driver,
+        })
+    }
+
+    /// A failed operation's error, unless the relay cut the server off:
+    /// then that is the cause, whatever ldap3 made of the closed socket.
+    fn explain<T>(&self, r: Result<T, ProbeError>) -> Result<T, ProbeError> {
+        r.map_err(|e| {
+            if self.relay.over_cap() {
+                over_cap(&self.ep, &e.phase, &self.relay)
+            } else {
+                e
+            }
         })
     }
 
     /// Simple bind (`dn` and `password` empty: anonymous). Result 49 is an
     /// `Auth` error.
     pub async fn bind(&mut self, dn: &str, password: &str) -> Result<(), ProbeError> {
-        let Session { ldap, ep, step } = self;
-        guarded(ep, "bind", bind(ldap, ep, *step, dn, password)).await
+        let Session { ldap, ep, step, .. } = self;
+        let r = guarded(ep, "bind", bind(ldap, ep, *step, dn, password)).await;
+        self.explain(r)
     }
 
     /// One search, bounded: the whole operation within the step (ldap3's own
@@ -121,7 +158,7 @@ impl Session {
         filter: &str,
         attrs: &[S],
     ) -> Result<Vec<SearchEntry>, ProbeError> {
-        let Session { ldap, ep, step } = self;
+        let Session { ldap, ep, step, .. } = self;
         let attrs: Vec<&str> = attrs.iter().map(AsRef::as_ref).collect();
         let run = async {
             let rs = search(ldap, *step, base, scope, filter, attrs)
@@ -129,12 +166,13 @@ impl Session {
                 .map_err(|(kind, msg)| err(ep, "search", kind, msg))?;
             Ok(rs.into_iter().map(SearchEntry::construct).collect())
         };
-        guarded(ep, "search", run).await
+        let r = guarded(ep, "search", run).await;
+        self.explain(r)
     }
 
     /// Unbind (bounded); errors are irrelevant by now.
     pub async fn close(mut self) {
-        let Session { ldap, ep, step } = &mut self;
+        let Session { ldap, ep, step, .. } = &mut self;
         let unbind = async {
             let _ = tokio::time::timeout(*step, ldap.unbind()).await;
             Ok(())
@@ -177,14 +215,36 @@ impl<T> Future for CatchUnwind<'_, T> {
     }
 }
 
-async fn connect(ep: &Endpoint, step: Duration) -> Result<Ldap, ProbeError> {
+fn over_cap(ep: &Endpoint, phase: &str, relay: &Relay) -> ProbeError {
+    err(
+        ep,
+        phase,
+        ErrorKind::Protocol,
+        format!(
+            "the server sent more than {} MiB; connection closed",
+            relay.cap() >> 20
+        ),
+    )
+}
+
+/// TCP to the server, through the capped relay to ldap3, within `step` in
+/// all (TLS and STARTTLS included).
+async fn connect(ep: &Endpoint, step: Duration) -> Result<(Ldap, Relay, Driver), ProbeError> {
+    let started = tokio::time::Instant::now();
     let scheme = if ep.tls == TlsMode::Implicit {
         "ldaps"
     } else {
         "ldap"
     };
     let url = format!("{scheme}://{}", ep.addr());
-    let mut settings = LdapConnSettings::new().set_conn_timeout(step);
+    let server = crate::probe::wire::tcp_connect(ep, "ldap", step).await?;
+    let (socket, relay) = capped_relay::start(server, MAX_SESSION_BYTES, step)
+        .await
+        .map_err(|e| err(ep, "connect", ErrorKind::Local, format!("local relay: {e}")))?;
+    let left = step.saturating_sub(started.elapsed());
+    let mut settings = LdapConnSettings::new()
+        .set_conn_timeout(left)
+        .set_std_stream(StdStream::Tcp(socket));
     if ep.tls != TlsMode::None {
         let cfg = crate::probe::tls::client_config(&ep.tls_options)
             .map_err(|e| err(ep, "connect", ErrorKind::Tls, e))?;
@@ -192,19 +252,26 @@ async fn connect(ep: &Endpoint, step: Duration) -> Result<Ldap, ProbeError> {
             .set_config(cfg)
             .set_starttls(ep.tls == TlsMode::Starttls);
     }
-    let (conn, ldap) = tokio::time::timeout(step, LdapConnAsync::with_settings(settings, &url))
-        .await
-        .map_err(|_| {
-            err(
+    let opened = tokio::time::timeout(left, LdapConnAsync::with_settings(settings, &url)).await;
+    let (conn, ldap) = match opened {
+        Err(_) => {
+            return Err(err(
                 ep,
                 "connect",
                 ErrorKind::Timeout,
                 format!("{url}: no connection within {step:?}"),
-            )
-        })?
-        .map_err(|e| err(ep, "connect", classify(&e), format!("{url}: {e}")))?;
-    ldap3::drive!(conn);
-    Ok(ldap)
+            ));
+        }
+        Ok(Err(_)) if relay.over_cap() => return Err(over_cap(ep, "connect", &relay)),
+        Ok(Err(e)) => return Err(err(ep, "connect", classify(&e), format!("{url}: {e}"))),
+        Ok(Ok(pair)) => pair,
+    };
+    let driver = tokio::spawn(async move {
+        if let Err(e) = conn.drive().await {
+            tracing::debug!("LDAP connection ended: {e}");
+        }
+    });
+    Ok((ldap, relay, Driver(driver)))
 }
 
 async fn bind(

@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod banner;
+pub mod capped_relay;
 pub mod dkim;
 pub mod dmarc;
 pub mod imap;

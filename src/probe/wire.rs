@@ -274,66 +274,18 @@ impl Conn {
         protocol: &'static str,
         step_timeout: Duration,
     ) -> Result<Conn, ProbeError> {
-        let err = |kind, msg: String| ProbeError {
-            phase: "connect".into(),
-            kind,
-            message: msg,
-            host: Some(ep.host.clone()),
-            protocol: Some(protocol.into()),
-        };
-        let deadline = Instant::now() + step_timeout;
-        let addr = ep.addr();
-        let addrs: Vec<_> =
-            match tokio::time::timeout_at(deadline, tokio::net::lookup_host(&addr)).await {
-                // A resolver that does not answer is a resolution failure
-                // (isolation tells the monitor's resolver from the site).
-                Err(_) => {
-                    return Err(err(
-                        ErrorKind::Resolve,
-                        format!("resolving {addr} timed out"),
-                    ));
-                }
-                Ok(Err(e)) => {
-                    return Err(err(
-                        ErrorKind::Resolve,
-                        format!("cannot resolve {addr}: {e}"),
-                    ));
-                }
-                Ok(Ok(a)) => a.collect(),
-            };
-        if addrs.is_empty() {
-            return Err(err(
-                ErrorKind::Resolve,
-                format!("{addr} resolved to no address"),
-            ));
-        }
-        match connect_any(&addrs, deadline).await {
-            Err(Failed::Timeout(tried)) => Err(err(
-                ErrorKind::Timeout,
-                format!(
-                    "connect to {tried} timed out after {} ms",
-                    step_timeout.as_millis()
-                ),
-            )),
-            Err(Failed::Refused(a, e)) => {
-                Err(err(ErrorKind::Refused, format!("connect to {a}: {e}")))
-            }
-            Ok(s) => {
-                // Small command/reply exchanges: Nagle would add delay to timings.
-                let _ = s.set_nodelay(true);
-                let fd = Some(std::os::fd::AsRawFd::as_raw_fd(&s));
-                Ok(Conn {
-                    stream: Some(Box::new(s)),
-                    buf: Vec::new(),
-                    transcript: Transcript::default(),
-                    bytes_read: 0,
-                    fd,
-                    host: ep.host.clone(),
-                    protocol,
-                    tls: None,
-                })
-            }
-        }
+        let s = tcp_connect(ep, protocol, step_timeout).await?;
+        let fd = Some(std::os::fd::AsRawFd::as_raw_fd(&s));
+        Ok(Conn {
+            stream: Some(Box::new(s)),
+            buf: Vec::new(),
+            transcript: Transcript::default(),
+            bytes_read: 0,
+            fd,
+            host: ep.host.clone(),
+            protocol,
+            tls: None,
+        })
     }
 
     /// TLS handshake on the open connection (implicit TLS, or after the
@@ -657,6 +609,63 @@ impl Conn {
     pub async fn shutdown(&mut self) {
         if let Some(mut s) = self.stream.take() {
             let _ = tokio::time::timeout(Duration::from_secs(1), s.shutdown()).await;
+        }
+    }
+}
+
+/// Resolve `ep` and connect to the first address that answers, within
+/// `step_timeout` in all; Nagle off (small command/reply exchanges: it
+/// would add delay to timings). Errors are `connect` errors of `protocol`.
+pub async fn tcp_connect(
+    ep: &Endpoint,
+    protocol: &'static str,
+    step_timeout: Duration,
+) -> Result<tokio::net::TcpStream, ProbeError> {
+    let err = |kind, msg: String| ProbeError {
+        phase: "connect".into(),
+        kind,
+        message: msg,
+        host: Some(ep.host.clone()),
+        protocol: Some(protocol.into()),
+    };
+    let deadline = Instant::now() + step_timeout;
+    let addr = ep.addr();
+    let addrs: Vec<_> =
+        match tokio::time::timeout_at(deadline, tokio::net::lookup_host(&addr)).await {
+            // A resolver that does not answer is a resolution failure
+            // (isolation tells the monitor's resolver from the site).
+            Err(_) => {
+                return Err(err(
+                    ErrorKind::Resolve,
+                    format!("resolving {addr} timed out"),
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(err(
+                    ErrorKind::Resolve,
+                    format!("cannot resolve {addr}: {e}"),
+                ));
+            }
+            Ok(Ok(a)) => a.collect(),
+        };
+    if addrs.is_empty() {
+        return Err(err(
+            ErrorKind::Resolve,
+            format!("{addr} resolved to no address"),
+        ));
+    }
+    match connect_any(&addrs, deadline).await {
+        Err(Failed::Timeout(tried)) => Err(err(
+            ErrorKind::Timeout,
+            format!(
+                "connect to {tried} timed out after {} ms",
+                step_timeout.as_millis()
+            ),
+        )),
+        Err(Failed::Refused(a, e)) => Err(err(ErrorKind::Refused, format!("connect to {a}: {e}"))),
+        Ok(s) => {
+            let _ = s.set_nodelay(true);
+            Ok(s)
         }
     }
 }

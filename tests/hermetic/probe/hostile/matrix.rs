@@ -21,7 +21,8 @@
 //!
 //! Memory stays bounded: every SMTP/POP3/IMAP row also asserts the bytes
 //! read (`bytes_received` < 1–2 MB). For LDAP the bound is per operation: the
-//! step timeout and at most 1000 entries (ldap3 buffers one PDU whole).
+//! step timeout, at most 1000 entries, and at most 4 MiB from the server per
+//! session (a capped relay under ldap3, which would hold a PDU whole).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
