@@ -48,6 +48,7 @@ pub async fn check(spec: &SystemSpec, ctx: &super::Ctx<'_>) -> super::CheckOutco
         rates.system,
         rates.iowait,
         rates.idle,
+        rates.steal,
         mem.mem_available_kb as f64,
         mem.swap_free_kb as f64,
         rates.scan_rate,

@@ -53,7 +53,7 @@ use Name::*;
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
     row("system", Prefix("cpu_"), "%", "healthmon_host_cpu_ratio", Some("mode"),
-        "Share of CPU time in a mode (user, system, iowait, idle) over the check's sampling interval, 0-1."),
+        "Share of CPU time in a mode (user, system, iowait, idle, steal) over the check's sampling interval, 0-1."),
     row("system", Exact("mem_available_kb"), "KB", "healthmon_host_memory_available_bytes", None,
         "Memory available for new work (MemAvailable), bytes."),
     row("system", Exact("swap_free_kb"), "KB", "healthmon_host_swap_free_bytes", None,

@@ -49,13 +49,19 @@ async fn numbers_are_sane_against_proc() {
     let o = run(&suite, "mta1", c).await;
     let (i1, t1) = idle_jiffies();
     assert_eq!(o.status, Status::Pass, "{o:?}");
-    let cpu: f64 = ["cpu_user", "cpu_system", "cpu_iowait", "cpu_idle"]
-        .iter()
-        .map(|m| metric(&o, m))
-        .sum();
+    let cpu: f64 = [
+        "cpu_user",
+        "cpu_system",
+        "cpu_iowait",
+        "cpu_idle",
+        "cpu_steal",
+    ]
+    .iter()
+    .map(|m| metric(&o, m))
+    .sum();
     assert!(
-        (90.0..=100.001).contains(&cpu),
-        "user+system+iowait+idle = {cpu}"
+        (99.9..=100.001).contains(&cpu),
+        "user+system+iowait+idle+steal = {cpu}"
     );
     // Our own idle over (almost) the same window.
     let idle = (i1 - i0) * 100.0 / (t1 - t0);
@@ -100,9 +106,13 @@ async fn one_sample_shared_and_limits_judged() {
         &snap,
     )
     .await;
+    // A fresh sample would take its whole interval (1 s by default, the
+    // second spec sets none); reusing the first is a lookup. The margin is
+    // for a loaded CI box, not a speed target.
     assert!(
-        t.elapsed() < Duration::from_millis(250),
-        "second check must reuse the sample"
+        t.elapsed() < Duration::from_millis(900),
+        "second check must reuse the sample, took {:?}",
+        t.elapsed()
     );
     assert_eq!(metric(&a, "cpu_idle"), metric(&b, "cpu_idle"));
     assert_eq!(b.status, Status::Critical);
