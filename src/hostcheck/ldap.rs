@@ -130,32 +130,10 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
     }
     obs.phase("search", ms(t));
     obs.metric("accounts_found", found as f64, "");
-    let mut latency = ms(t_all);
-    let over = |l: f64| {
-        spec.critical.is_some_and(|c| l > c.ms()) || spec.warning.is_some_and(|w| l > w.ms())
-    };
-    if over(latency) {
-        // One slow sample is not a slow directory (a scheduler hiccup, a
-        // checkpoint): confirm with a second timed pass over a new
-        // connection and judge the faster one, so only a latency that
-        // holds is reported. Both are kept as facts.
-        let again = remeasure(&ep, spec, &password, ctx, ctx.step_timeout).await;
-        obs.fact("latency_first_ms", format!("{latency:.0}"));
-        match again {
-            Ok(l) => {
-                obs.fact("latency_confirm_ms", format!("{l:.0}"));
-                latency = latency.min(l);
-            }
-            Err(e) => obs.fact("latency_confirm_ms", format!("not measured: {}", e.message)),
-        }
-    }
-    obs.metric("latency", latency, "ms");
-    let shown = Dur(Duration::from_millis(latency as u64));
-    if let Some(c) = spec.critical.filter(|c| latency > c.ms()) {
-        f.add(Status::Critical, format!("latency {shown} > critical {c}"));
-    } else if let Some(w) = spec.warning.filter(|w| latency > w.ms()) {
-        f.add(Status::Warning, format!("latency {shown} > warning {w}"));
-    }
+    super::latency::judge(&mut obs, &mut f, ms(t_all), spec.warning, spec.critical, || {
+        remeasure(&ep, spec, &password, ctx, ctx.step_timeout)
+    })
+    .await;
 
     if !spec.replicas.is_empty() {
         let mine = context_csn(&mut s, &spec.base).await;

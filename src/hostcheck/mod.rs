@@ -14,6 +14,7 @@ use crate::result::{ErrorKind, Observation, ProbeError, Status};
 use crate::suite::model::SuiteSpec;
 
 pub mod judge;
+pub mod latency;
 pub mod queue_lookup;
 pub mod snapshot;
 

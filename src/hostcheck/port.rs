@@ -6,7 +6,6 @@ use crate::fmt;
 use crate::probe::wire::Conn;
 use crate::result::{ErrorKind, Observation, Status};
 pub use crate::suite::checks::port::PortSpec;
-use crate::suite::duration::Dur;
 use crate::suite::model::{Proto, TlsMode};
 use crate::suite::resolve::Endpoint;
 
@@ -107,15 +106,32 @@ pub async fn check(spec: &PortSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         obs.fact("banner", text);
     }
     conn.shutdown().await;
-    let latency = ms(t_all);
-    obs.metric("latency", latency, "ms");
-    let shown = Dur(std::time::Duration::from_millis(latency as u64));
-    if let Some(c) = spec.critical.filter(|c| latency > c.ms()) {
-        f.add(Status::Critical, format!("latency {shown} > critical {c}"));
-    } else if let Some(w) = spec.warning.filter(|w| latency > w.ms()) {
-        f.add(Status::Warning, format!("latency {shown} > warning {w}"));
-    }
+    let banner = banner_re.is_some();
+    super::latency::judge(&mut obs, &mut f, ms(t_all), spec.warning, spec.critical, || {
+        remeasure(&ep, proto, banner, ctx.step_timeout)
+    })
+    .await;
     CheckOutcome::judged(obs, &f)
+}
+
+/// The same steps timed once more over a new connection (connect, TLS
+/// handshake, banner line), for [`super::latency::judge`].
+async fn remeasure(
+    ep: &Endpoint,
+    proto: &'static str,
+    banner: bool,
+    step: std::time::Duration,
+) -> Result<f64, crate::result::ProbeError> {
+    let t = Instant::now();
+    let mut conn = Conn::connect_tcp(ep, proto, step).await?;
+    if ep.tls == TlsMode::Implicit {
+        conn.upgrade_tls(ep, step).await?;
+    }
+    if banner {
+        conn.read_line("banner", step).await?;
+    }
+    conn.shutdown().await;
+    Ok(ms(t))
 }
 
 /// The endpoint to open: a named endpoint of the host, or a bare port on

@@ -90,3 +90,38 @@ async fn refused_port_and_bad_config_are_errors() {
     let o = run(&suite, "mta1", spec("port: {endpoint: imap}")).await;
     assert_eq!(o.status, Status::Error, "{o:?}");
 }
+
+/// A latency over its limit is measured once more before it is reported;
+/// within limits nothing is measured twice.
+#[tokio::test]
+async fn a_latency_over_its_limit_is_confirmed_by_a_second_connection() {
+    let _site = site::site_shared();
+    let suite = local_suite();
+    let o = run(
+        &suite,
+        "mta1",
+        spec("port: {endpoint: smtp, banner: '^220 ', warning: 1ms}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Warning, "{o:?}");
+    let facts = &o.observation.facts;
+    let first: f64 = facts["latency_first_ms"].parse().unwrap();
+    let confirm: f64 = facts["latency_confirm_ms"].parse().unwrap();
+    // Judged on the faster of the two (facts are rounded to 1 ms).
+    assert!(
+        (metric(&o, "latency") - first.min(confirm)).abs() <= 1.0,
+        "{o:?}"
+    );
+    assert!(o.message.starts_with("latency ") && o.message.ends_with("> warning 1ms"));
+    let o = run(
+        &suite,
+        "mta1",
+        spec("port: {endpoint: smtp, banner: '^220 ', warning: 30s}"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Pass, "{o:?}");
+    assert!(
+        !o.observation.facts.contains_key("latency_first_ms"),
+        "{o:?}"
+    );
+}
