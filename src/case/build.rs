@@ -18,7 +18,7 @@ pub fn roundtrip_id(
     retrieve: &str,
     proto: RetrProto,
 ) -> String {
-    let sub = submit_part(submit, via, usual_via(true));
+    let sub = submit_part(submit, via, default_via(&Route::Inbound));
     format!("rndtrip/{account}/{sub}/{retrieve}/{}", proto.as_str())
 }
 
@@ -33,18 +33,12 @@ fn submit_part(submit: &str, via: Proto, usual: Proto) -> String {
 }
 
 /// Inbound probes come in like mail from the Internet (smtp); outbound and
-/// echo probes leave as a customer's mail does (submission with AUTH).
+/// echo probes leave as a customer's mail does (submission with AUTH). This
+/// usual endpoint is left out of case ids.
 fn default_via(r: &Route) -> Proto {
-    usual_via(matches!(r, Route::Inbound))
-}
-
-/// The usual submission endpoint of a route, left out of its case ids:
-/// smtp inbound, submission for mail customers send out.
-fn usual_via(inbound: bool) -> Proto {
-    if inbound {
-        Proto::Smtp
-    } else {
-        Proto::Submission
+    match r {
+        Route::Inbound => Proto::Smtp,
+        _ => Proto::Submission,
     }
 }
 

@@ -68,16 +68,7 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
     };
     obs.phase("connect", ms(t));
     let t = Instant::now();
-    let bound = match (&spec.bind_dn, &password) {
-        (Some(dn), Some(pw)) => s.bind(dn, pw.expose()).await,
-        (Some(dn), None) => Err(ctx.err(
-            "bind",
-            ErrorKind::Local,
-            format!("bind_dn {dn} needs password_env or password_file"),
-        )),
-        (None, _) => s.bind("", "").await,
-    };
-    if let Err(e) = bound {
+    if let Err(e) = bind_as(&mut s, spec, &password, ctx).await {
         s.close().await;
         return CheckOutcome::error(obs, e);
     }
@@ -90,9 +81,7 @@ pub async fn check(spec: &LdapSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         .unwrap_or_else(|| vec!["mail".into(), "mailHost".into()]);
     let t = Instant::now();
     let mut found = 0usize;
-    for (name, acct) in &ctx.suite.accounts {
-        let login = ctx.suite.login(name).unwrap_or_default();
-        let filter = spec.filter_for(&acct.address, &login);
+    for (name, filter) in account_filters(spec, ctx) {
         let entries = match s.search(&spec.base, Scope::Subtree, &filter, &want).await {
             Ok(e) => e,
             Err(e) => {
@@ -177,18 +166,12 @@ async fn remeasure(
 ) -> Result<f64, ProbeError> {
     let t = Instant::now();
     let mut s = Session::open(ep, step).await?;
-    let bound = match (&spec.bind_dn, password) {
-        (Some(dn), Some(pw)) => s.bind(dn, pw.expose()).await,
-        _ => s.bind("", "").await,
-    };
-    if let Err(e) = bound {
+    if let Err(e) = bind_as(&mut s, spec, password, ctx).await {
         s.close().await;
         return Err(e);
     }
     let want = ["1.1".to_string()];
-    for (name, acct) in &ctx.suite.accounts {
-        let login = ctx.suite.login(name).unwrap_or_default();
-        let filter = spec.filter_for(&acct.address, &login);
+    for (_, filter) in account_filters(spec, ctx) {
         if let Err(e) = s.search(&spec.base, Scope::Subtree, &filter, &want).await {
             s.close().await;
             return Err(e);
@@ -196,6 +179,35 @@ async fn remeasure(
     }
     s.close().await;
     Ok(ms(t))
+}
+
+/// Bind as the spec says: its DN with the password, else anonymously.
+async fn bind_as(
+    s: &mut Session,
+    spec: &LdapSpec,
+    password: &Option<crate::secret::Secret>,
+    ctx: &super::Ctx<'_>,
+) -> Result<(), ProbeError> {
+    match (&spec.bind_dn, password) {
+        (Some(dn), Some(pw)) => s.bind(dn, pw.expose()).await,
+        (Some(dn), None) => Err(ctx.err(
+            "bind",
+            ErrorKind::Local,
+            format!("bind_dn {dn} needs password_env or password_file"),
+        )),
+        (None, _) => s.bind("", "").await,
+    }
+}
+
+/// Every suite account with the search filter that finds it.
+fn account_filters<'a>(
+    spec: &'a LdapSpec,
+    ctx: &'a super::Ctx<'_>,
+) -> impl Iterator<Item = (&'a str, String)> + 'a {
+    ctx.suite.accounts.iter().map(|(name, acct)| {
+        let login = ctx.suite.login(name).unwrap_or_default();
+        (name.as_str(), spec.filter_for(&acct.address, &login))
+    })
 }
 
 /// Compare each replica's contextCSN with ours: lag beyond `max` or an

@@ -18,29 +18,19 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+
+use super::AbortOnDrop;
 
 /// The running relay; dropping it closes both connections at once.
 pub struct Relay {
-    task: JoinHandle<()>,
+    _pump: AbortOnDrop,
     over: Arc<AtomicBool>,
-    cap: u64,
 }
 
 impl Relay {
     /// Did the server send more than the cap (and the relay cut it off)?
     pub fn over_cap(&self) -> bool {
         self.over.load(Ordering::Relaxed)
-    }
-
-    pub fn cap(&self) -> u64 {
-        self.cap
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
@@ -73,8 +63,8 @@ pub async fn start(
     let _ = client.set_nodelay(true);
     let _ = inner.set_nodelay(true);
     let over = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(pump(inner, server, cap, over.clone()));
-    Ok((client.into_std()?, Relay { task, over, cap }))
+    let pump = AbortOnDrop(tokio::spawn(pump(inner, server, cap, over.clone())));
+    Ok((client.into_std()?, Relay { _pump: pump, over }))
 }
 
 /// Client bytes go up unchanged; server bytes come down until EOF, an

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, ResultEntry, Scope, SearchEntry, StdStream};
 
+use crate::probe::AbortOnDrop;
 use crate::probe::capped_relay::{self, Relay};
 
 use crate::result::{ErrorKind, Observation, ProbeError};
@@ -95,24 +96,15 @@ pub struct Session {
     /// Between ldap3 and the server: caps what the server may send. Dropped
     /// with the session, which closes the connection under ldap3 too.
     relay: Relay,
-    _driver: Driver,
+    /// The task driving the connection (ldap3's `drive!` would detach it,
+    /// and a detached driver outlives a timed-out operation).
+    _driver: AbortOnDrop,
 }
 
 /// Most bytes one session takes from a server (replies, TLS included).
 /// ldap3 holds a PDU whole and re-parses it on every read; 1000 entries of
 /// a few kB fit, a PDU announcing 100 MB does not.
 pub const MAX_SESSION_BYTES: u64 = 4 << 20;
-
-/// The task driving the connection, aborted when the session goes: ldap3's
-/// `drive!` detaches it, and a detached driver outlives a timed-out
-/// operation.
-struct Driver(tokio::task::JoinHandle<()>);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 impl Session {
     /// Connect within `step`, the connection driven on the runtime.
@@ -132,7 +124,7 @@ impl Session {
     fn explain<T>(&self, r: Result<T, ProbeError>) -> Result<T, ProbeError> {
         r.map_err(|e| {
             if self.relay.over_cap() {
-                over_cap(&self.ep, &e.phase, &self.relay)
+                over_cap(&self.ep, &e.phase)
             } else {
                 e
             }
@@ -215,21 +207,21 @@ impl<T> Future for CatchUnwind<'_, T> {
     }
 }
 
-fn over_cap(ep: &Endpoint, phase: &str, relay: &Relay) -> ProbeError {
+fn over_cap(ep: &Endpoint, phase: &str) -> ProbeError {
     err(
         ep,
         phase,
         ErrorKind::Protocol,
         format!(
             "the server sent more than {} MiB; connection closed",
-            relay.cap() >> 20
+            MAX_SESSION_BYTES >> 20
         ),
     )
 }
 
 /// TCP to the server, through the capped relay to ldap3, within `step` in
 /// all (TLS and STARTTLS included).
-async fn connect(ep: &Endpoint, step: Duration) -> Result<(Ldap, Relay, Driver), ProbeError> {
+async fn connect(ep: &Endpoint, step: Duration) -> Result<(Ldap, Relay, AbortOnDrop), ProbeError> {
     let started = tokio::time::Instant::now();
     let scheme = if ep.tls == TlsMode::Implicit {
         "ldaps"
@@ -262,7 +254,7 @@ async fn connect(ep: &Endpoint, step: Duration) -> Result<(Ldap, Relay, Driver),
                 format!("{url}: no connection within {step:?}"),
             ));
         }
-        Ok(Err(_)) if relay.over_cap() => return Err(over_cap(ep, "connect", &relay)),
+        Ok(Err(_)) if relay.over_cap() => return Err(over_cap(ep, "connect")),
         Ok(Err(e)) => return Err(err(ep, "connect", classify(&e), format!("{url}: {e}"))),
         Ok(Ok(pair)) => pair,
     };
@@ -271,7 +263,7 @@ async fn connect(ep: &Endpoint, step: Duration) -> Result<(Ldap, Relay, Driver),
             tracing::debug!("LDAP connection ended: {e}");
         }
     });
-    Ok((ldap, relay, Driver(driver)))
+    Ok((ldap, relay, AbortOnDrop(driver)))
 }
 
 async fn bind(

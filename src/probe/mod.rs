@@ -26,3 +26,14 @@ pub mod spf;
 pub mod tls;
 pub mod tls_verify;
 pub mod wire;
+
+/// A spawned task that ends with its owner: aborted on drop. For tasks a
+/// library would otherwise leave running after a timed-out operation (the
+/// LDAP connection driver, the capped relay's pump).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
