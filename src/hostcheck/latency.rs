@@ -2,9 +2,10 @@
 //! before it alarms (the `ldap` and `port` checks).
 //!
 //! One slow sample is not a slow service (a scheduler hiccup, a directory
-//! checkpoint, a loaded VM): over a limit, the check measures once more
-//! over a new connection and the faster of the two is judged, so only a
-//! latency that holds is reported. Both samples are kept as facts.
+//! checkpoint, a loaded VM): over a limit, the check measures again over a
+//! new connection, up to [`CONFIRMATIONS`] times until a sample is within
+//! limits, and the fastest sample is judged, so only a latency that holds
+//! is reported. The first and the fastest confirming sample are facts.
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,15 +15,19 @@ use crate::suite::duration::Dur;
 
 use super::judge::Findings;
 
+/// Measurements after a breach before it is reported (a busy CI box saw
+/// two consecutive LDAP samples over 500 ms that were 3-20 ms when quiet).
+pub const CONFIRMATIONS: usize = 2;
+
 /// Record metric `latency` (ms) and its finding; `again` measures anew
-/// and runs only when `first` is over a limit.
+/// and runs only while the fastest sample is over a limit.
 pub async fn judge<F>(
     obs: &mut Observation,
     f: &mut Findings,
     first: f64,
     warning: Option<Dur>,
     critical: Option<Dur>,
-    again: impl FnOnce() -> F,
+    mut again: impl FnMut() -> F,
 ) where
     F: Future<Output = Result<f64, ProbeError>>,
 {
@@ -30,12 +35,25 @@ pub async fn judge<F>(
     let mut latency = first;
     if over(first) {
         obs.fact("latency_first_ms", format!("{first:.0}"));
-        match again().await {
-            Ok(l) => {
-                obs.fact("latency_confirm_ms", format!("{l:.0}"));
-                latency = latency.min(l);
+        let mut confirmed: Option<f64> = None;
+        for _ in 0..CONFIRMATIONS {
+            match again().await {
+                Ok(l) => {
+                    let best = confirmed.map_or(l, |c| c.min(l));
+                    confirmed = Some(best);
+                    obs.fact("latency_confirm_ms", format!("{best:.0}"));
+                    latency = latency.min(l);
+                    if !over(latency) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    if confirmed.is_none() {
+                        obs.fact("latency_confirm_ms", format!("not measured: {}", e.message));
+                    }
+                    break;
+                }
             }
-            Err(e) => obs.fact("latency_confirm_ms", format!("not measured: {}", e.message)),
         }
     }
     obs.metric("latency", latency, "ms");
@@ -60,6 +78,7 @@ mod tests {
         let mut asked = false;
         judge(&mut obs, &mut f, first, ms(500), ms(2000), || {
             asked = true;
+            let again = again.clone();
             let r = again.map_err(|m| ProbeError {
                 phase: "connect".into(),
                 kind: crate::result::ErrorKind::Refused,
@@ -106,5 +125,19 @@ mod tests {
         let (o, f, _) = judged(2600.0, Err("refused")).await;
         assert_eq!((latency(&o), f.status()), (2600.0, Status::Critical));
         assert_eq!(o.facts["latency_confirm_ms"], "not measured: refused");
+    }
+
+    #[tokio::test]
+    async fn a_second_slow_confirmation_gets_one_more_and_the_fastest_counts() {
+        let (mut obs, mut f) = (Observation::default(), Findings::default());
+        let mut samples = vec![90.0, 575.0];
+        judge(&mut obs, &mut f, 600.0, ms(500), ms(2000), || {
+            let l = samples.pop().unwrap();
+            async move { Ok(l) }
+        })
+        .await;
+        assert!(samples.is_empty(), "both confirmations taken");
+        assert_eq!((latency(&obs), f.status()), (90.0, Status::Pass));
+        assert_eq!(obs.facts["latency_confirm_ms"], "90");
     }
 }
