@@ -32,23 +32,21 @@ pub async fn judge<F>(
     F: Future<Output = Result<f64, ProbeError>>,
 {
     let over = |l: f64| critical.is_some_and(|c| l > c.ms()) || warning.is_some_and(|w| l > w.ms());
-    let mut latency = first;
+    let mut fastest_confirm: Option<f64> = None;
     if over(first) {
         obs.fact("latency_first_ms", format!("{first:.0}"));
-        let mut confirmed: Option<f64> = None;
         for _ in 0..CONFIRMATIONS {
             match again().await {
                 Ok(l) => {
-                    let best = confirmed.map_or(l, |c| c.min(l));
-                    confirmed = Some(best);
+                    let best = fastest_confirm.map_or(l, |c| c.min(l));
+                    fastest_confirm = Some(best);
                     obs.fact("latency_confirm_ms", format!("{best:.0}"));
-                    latency = latency.min(l);
-                    if !over(latency) {
+                    if !over(best) {
                         break;
                     }
                 }
                 Err(e) => {
-                    if confirmed.is_none() {
+                    if fastest_confirm.is_none() {
                         obs.fact("latency_confirm_ms", format!("not measured: {}", e.message));
                     }
                     break;
@@ -56,6 +54,7 @@ pub async fn judge<F>(
             }
         }
     }
+    let latency = fastest_confirm.map_or(first, |c| c.min(first));
     obs.metric("latency", latency, "ms");
     let shown = Dur(Duration::from_millis(latency as u64));
     if let Some(c) = critical.filter(|c| latency > c.ms()) {
@@ -78,7 +77,6 @@ mod tests {
         let mut asked = false;
         judge(&mut obs, &mut f, first, ms(500), ms(2000), || {
             asked = true;
-            let again = again.clone();
             let r = again.map_err(|m| ProbeError {
                 phase: "connect".into(),
                 kind: crate::result::ErrorKind::Refused,

@@ -1,10 +1,11 @@
 //! port: TCP connect + banner regex + TLS certificate expiry for any endpoint.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::fmt;
+use crate::probe::tls::TlsInfo;
 use crate::probe::wire::Conn;
-use crate::result::{ErrorKind, Observation, Status};
+use crate::result::{ErrorKind, Observation, ProbeError, Status};
 pub use crate::suite::checks::port::PortSpec;
 use crate::suite::model::{Proto, TlsMode};
 use crate::suite::resolve::Endpoint;
@@ -43,25 +44,17 @@ pub async fn check(spec: &PortSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
     }
     obs.fact("target", ep.addr());
     let t_all = Instant::now();
-    let t = Instant::now();
     let proto = if spec.endpoint.is_some() {
         ep.proto.family()
     } else {
         "tcp"
     };
-    let mut conn = match Conn::connect_tcp(&ep, proto, ctx.step_timeout).await {
-        Ok(c) => c,
+    let opened = match open(&ep, proto, banner_re.is_some(), ctx.step_timeout, &mut obs).await {
+        Ok(o) => o,
         Err(e) => return CheckOutcome::error(obs, e),
     };
-    obs.phase("connect", ms(t));
     let mut f = super::judge::Findings::default();
-    if ep.tls == TlsMode::Implicit {
-        let t = Instant::now();
-        let info = match conn.upgrade_tls(&ep, ctx.step_timeout).await {
-            Ok(i) => i,
-            Err(e) => return CheckOutcome::error(obs, e),
-        };
-        obs.phase("tls", ms(t));
+    if let Some(info) = &opened.tls {
         obs.fact("tls_version", info.version.clone());
         if let Some(na) = info.cert_not_after {
             let days = (na - chrono::Utc::now().timestamp()) as f64 / 86400.0;
@@ -89,14 +82,8 @@ pub async fn check(spec: &PortSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
             }
         }
     }
-    if let Some(re) = &banner_re {
-        let t = Instant::now();
-        let line = match conn.read_line("banner", ctx.step_timeout).await {
-            Ok(l) => l,
-            Err(e) => return CheckOutcome::error(obs, e),
-        };
-        obs.phase("banner", ms(t));
-        let text = crate::probe::wire::sanitize(&line, 200);
+    if let (Some(re), Some(line)) = (&banner_re, &opened.banner) {
+        let text = crate::probe::wire::sanitize(line, 200);
         if !re.is_match(&text) {
             f.add(
                 Status::Critical,
@@ -105,32 +92,60 @@ pub async fn check(spec: &PortSpec, ctx: &super::Ctx<'_>) -> super::CheckOutcome
         }
         obs.fact("banner", text);
     }
-    conn.shutdown().await;
-    let banner = banner_re.is_some();
+    let (banner, step) = (banner_re.is_some(), ctx.step_timeout);
     super::latency::judge(&mut obs, &mut f, ms(t_all), spec.warning, spec.critical, || {
-        remeasure(&ep, proto, banner, ctx.step_timeout)
+        remeasure(&ep, proto, banner, step)
     })
     .await;
     CheckOutcome::judged(obs, &f)
 }
 
-/// The same steps timed once more over a new connection (connect, TLS
-/// handshake, banner line), for [`super::latency::judge`].
+/// What one pass over the port saw.
+struct Opened {
+    tls: Option<TlsInfo>,
+    banner: Option<Vec<u8>>,
+}
+
+/// One pass: connect, handshake for implicit TLS, read the banner line when
+/// asked, close; each step's time is a phase in `obs` (kept up to a failure).
+async fn open(
+    ep: &Endpoint,
+    proto: &'static str,
+    banner: bool,
+    step: Duration,
+    obs: &mut Observation,
+) -> Result<Opened, ProbeError> {
+    let t = Instant::now();
+    let mut conn = Conn::connect_tcp(ep, proto, step).await?;
+    obs.phase("connect", ms(t));
+    let mut opened = Opened {
+        tls: None,
+        banner: None,
+    };
+    if ep.tls == TlsMode::Implicit {
+        let t = Instant::now();
+        opened.tls = Some(conn.upgrade_tls(ep, step).await?);
+        obs.phase("tls", ms(t));
+    }
+    if banner {
+        let t = Instant::now();
+        opened.banner = Some(conn.read_line("banner", step).await?);
+        obs.phase("banner", ms(t));
+    }
+    conn.shutdown().await;
+    Ok(opened)
+}
+
+/// The same pass timed once more over a new connection, for
+/// [`super::latency::judge`].
 async fn remeasure(
     ep: &Endpoint,
     proto: &'static str,
     banner: bool,
-    step: std::time::Duration,
-) -> Result<f64, crate::result::ProbeError> {
+    step: Duration,
+) -> Result<f64, ProbeError> {
     let t = Instant::now();
-    let mut conn = Conn::connect_tcp(ep, proto, step).await?;
-    if ep.tls == TlsMode::Implicit {
-        conn.upgrade_tls(ep, step).await?;
-    }
-    if banner {
-        conn.read_line("banner", step).await?;
-    }
-    conn.shutdown().await;
+    open(ep, proto, banner, step, &mut Observation::default()).await?;
     Ok(ms(t))
 }
 

@@ -1,6 +1,7 @@
 //! A DMARC record as the suite writes it (`dmarc.record`, RFC 7489 tags),
-//! parsed by validation and where an outbound probe is checked: the policy and the two alignment modes are what the
-//! external-side check needs; reporting tags (rua, ruf, pct, …) are ignored.
+//! parsed by validation and where an outbound probe is checked: the policy
+//! and the two alignment modes are what the external-side check needs;
+//! reporting tags (rua, ruf, pct, …) are ignored.
 
 /// The tags healthmon uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

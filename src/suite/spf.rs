@@ -1,6 +1,7 @@
 //! An SPF record as the suite writes it (`spf.record`, RFC 7208 syntax),
 //! parsed by validation (to name what healthmon cannot evaluate) and by
-//! `probe::signed` where an outbound probe is checked (a few terms). Only what needs no DNS is accepted: healthmon never looks up
+//! `probe::signed` where an outbound probe is checked (a few terms). Only
+//! what needs no DNS is accepted: healthmon never looks up
 //! `include:`, `a`, `mx`, `ptr`, `exists:` or `redirect=` — the suite
 //! gives the addresses they stand for as `ip4:`/`ip6:` instead.
 
